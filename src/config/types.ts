@@ -1,0 +1,90 @@
+/**
+ * The validated, deep-frozen configuration. `loadConfig` is the only producer; only `app.ts` and `main.ts`
+ * see all of it, every other module receives the slice it needs.
+ */
+export type ClientAuth = 'client_secret_basic' | 'client_secret_post' | 'client_secret_json'
+export type DialectName = 'sami' | 'samsung-account' | 'light-oauth2' | 'identity-hub' | 'breakout'
+export type TokenKind = 'user' | 'client' | 'user-or-client' | 'none'
+
+export interface RedisConfig {
+  /** redis:// or rediss:// URL of a single node; absent only in the demo (in-process store) */
+  url?: URL
+  keyPrefix: string
+  sentinel?: { name: string; nodes: Array<{ host: string; port: number }> }
+  cluster?: { nodes: Array<{ host: string; port: number }> }
+}
+
+export interface SessionConfig {
+  secrets: readonly string[]
+  sameSite: 'strict' | 'lax'
+  idleTimeoutSeconds: number
+  absoluteTimeoutSeconds: number
+  /** derived: __Host-bff-session on https, bff-session on http */
+  cookieName: string
+  /** derived: __Host-bff-login on https, bff-login on http */
+  loginCookieName: string
+  /** derived: publicUrl is https */
+  secure: boolean
+}
+
+export interface TokensConfig {
+  encryptionKeys: readonly string[]
+  refreshSkewSeconds: number
+}
+
+export interface ProviderConfig {
+  /** OIDC discovery; absent for plain OAuth 2 servers configured by endpoints */
+  issuer?: URL
+  dialect?: DialectName
+  baseUrl?: URL
+  tenant?: string
+  authorizationEndpoint?: URL
+  tokenEndpoint?: URL
+  userinfoEndpoint?: URL
+  revocationEndpoint?: URL
+  endSessionEndpoint?: URL
+  clientId: string
+  clientSecret: string
+  clientAuth: ClientAuth
+  scopes: readonly string[]
+  scopeSeparator: string
+  /** authorization request response_type spelling (`code`, or `CODE` for Samsung Account) */
+  responseType: string
+  authorizationParams: Readonly<Record<string, string>>
+  subjectClaim: string
+  passwordGrant: boolean
+  logoutIdTokenHint: boolean
+  /** PKCE on the authorization request (default true; a preset may not support it) */
+  pkce: boolean
+  /** token endpoint timeout */
+  timeoutMs: number
+}
+
+export interface ApiRoute {
+  path: string
+  target: URL
+  token: TokenKind
+  scopes?: readonly string[]
+  resource?: string
+  timeoutMs: number
+  anonymous: boolean
+  websocket: boolean
+  passSetCookie: boolean
+}
+
+export interface Config {
+  publicUrl: URL
+  port: number
+  basePath: string
+  /** express `trust proxy` value */
+  trustProxy: boolean | number | string
+  /** origins (besides publicUrl's) allowed as returnTo / post-logout targets */
+  allowedReturnOrigins: readonly string[]
+  production: boolean
+  redis: RedisConfig
+  session: SessionConfig
+  tokens: TokensConfig
+  provider: ProviderConfig
+  apis: readonly ApiRoute[]
+  logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent'
+}

@@ -1,0 +1,31 @@
+/** Every structured log event name, in one list, so operators can grep for them. */
+export const LogEvents = {
+  starting: 'bff.starting',
+  listening: 'bff.listening',
+  stopping: 'bff.stopping',
+  stopped: 'bff.stopped',
+  configInvalid: 'bff.config_invalid',
+  passwordGrantEnabled: 'bff.password_grant_enabled',
+  demoStoreInUse: 'bff.demo_memory_store',
+  providerMetadataLoaded: 'provider.metadata_loaded',
+  providerMetadataFailed: 'provider.metadata_failed',
+  providerResponseInvalid: 'provider.response_invalid',
+  redisConnected: 'redis.connected',
+  redisError: 'redis.error',
+  request: 'http.request',
+  requestFailed: 'http.request_failed',
+  loginStarted: 'login.started',
+  loginSucceeded: 'login.succeeded',
+  loginFailed: 'login.failed',
+  logout: 'logout.completed',
+  revocationFailed: 'logout.revocation_failed',
+  backchannelLogout: 'logout.backchannel',
+  sessionExpired: 'session.expired',
+  tokenRefreshed: 'token.refreshed',
+  tokenRefreshFailed: 'token.refresh_failed',
+  clientCredentialsFetched: 'token.client_credentials_fetched',
+  proxyUpstreamError: 'proxy.upstream_error',
+  passwordLoginRateLimited: 'login.password_rate_limited',
+} as const
+
+export type LogEvent = (typeof LogEvents)[keyof typeof LogEvents]
