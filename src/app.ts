@@ -1,0 +1,171 @@
+import express, { type ErrorRequestHandler, type Express, type RequestHandler } from 'express'
+import type { IncomingMessage } from 'node:http'
+import type { Duplex } from 'node:stream'
+import type { Config } from './config/types.js'
+import type { OAuthProvider } from './oauth/provider.js'
+import type { KeyValueStore } from './session/store.js'
+import { isStoreUnavailableError, type RedisClient } from './session/redis-store.js'
+import { createKeyRing } from './session/keyring.js'
+import { createGrantStore } from './session/grant-store.js'
+import { createLoginTransactions } from './session/login-transactions.js'
+import { createSessionIndex } from './session/session-index.js'
+import { createHttpSession } from './session/http-session.js'
+import type { Logger } from './observability/logger.js'
+import { createMetrics, type Metrics } from './observability/metrics.js'
+import { createMetricsRoute, createReadyz, healthz } from './observability/health.js'
+import { createErrorHandler, notFound, storeUnavailable } from './http/errors.js'
+import { securityHeaders } from './http/security-headers.js'
+import { createRequestContext } from './http/middleware/request-context.js'
+import { requireCsrfHeader } from './http/middleware/csrf.js'
+import { createRequireSession, requireLoadedSession } from './http/middleware/require-session.js'
+import { createSessionLifecycle } from './http/session-lifecycle.js'
+import { createLoginRoute } from './http/routes/login.js'
+import { createCallbackRoute } from './http/routes/callback.js'
+import { createSessionInfoRoute } from './http/routes/session-info.js'
+import { createLogoutRoute } from './http/routes/logout.js'
+import { createBackchannelLogoutRoute } from './http/routes/backchannel-logout.js'
+import { createTokenManager } from './tokens/token-manager.js'
+import { createClientCredentials } from './tokens/client-credentials.js'
+import { systemClock, type Clock } from './tokens/clock.js'
+import { createRouteTable } from './proxy/upstreams.js'
+import { createApiProxy } from './proxy/api-proxy.js'
+import { createApiRoutes } from './http/routes/api.js'
+
+export interface AppDeps {
+  config: Config
+  store: KeyValueStore
+  /** the ioredis client behind `store`, for express-session; undefined only in the demo (in-memory sessions) */
+  redis: RedisClient | undefined
+  provider: OAuthProvider
+  logger: Logger
+  metrics?: Metrics
+  clock?: Clock
+}
+
+export interface BrokerApp {
+  app: Express
+  metrics: Metrics
+  /** attach to the HTTP server's 'upgrade' event (WebSocket API routes) */
+  handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void
+  close(): Promise<void>
+}
+
+/** The composition root: the only place that shows the middleware order. Does not listen. */
+export function createApp(deps: AppDeps): BrokerApp {
+  const { config, store, provider, logger } = deps
+  const clock = deps.clock ?? systemClock
+  const now = () => clock.now()
+  const metrics = deps.metrics ?? createMetrics({ processMetrics: true })
+  const prefix = config.redis.keyPrefix
+  const base = config.basePath
+  const redirectUri = new URL(`${base}/callback`, config.publicUrl).href
+  const keyRing = createKeyRing(config.tokens.encryptionKeys)
+  const grants = createGrantStore({ store, keyRing, prefix })
+  const transactions = createLoginTransactions({ store, keyRing, prefix })
+  const index = createSessionIndex({ store, prefix })
+  const httpSession = createHttpSession({ config: config.session, redis: deps.redis, prefix, now })
+  const sessions = createSessionLifecycle({
+    provider, grants, index, httpSession, logger, now,
+    subjectClaim: config.provider.subjectClaim,
+    absoluteTimeoutSeconds: config.session.absoluteTimeoutSeconds,
+  })
+  const tokenManager = createTokenManager({
+    grants, store, provider, clock, prefix, logger, metrics,
+    refreshSkewSeconds: config.tokens.refreshSkewSeconds,
+    grantTtlMs: config.session.absoluteTimeoutSeconds * 1000,
+  })
+  const clientCredentials = createClientCredentials({
+    store, keyRing, provider, clock, prefix, logger, metrics,
+    refreshSkewSeconds: config.tokens.refreshSkewSeconds,
+  })
+  const routeTable = createRouteTable(config.apis)
+  const proxy = createApiProxy({
+    logger,
+    trustProxy: config.trustProxy,
+    sessionCookieName: config.session.cookieName,
+    reservedCookieNames: [config.session.loginCookieName],
+    csrfHeader: 'x-csrf',
+    publicUrl: config.publicUrl,
+  })
+  const loginCookie = { name: config.session.loginCookieName, secure: config.session.secure }
+  const sessionCookie = { name: config.session.cookieName, secure: config.session.secure, sameSite: config.session.sameSite }
+
+  // fail fast while Redis is down (invariant 8) instead of waiting on a dead connection
+  const storeGuard: RequestHandler = (_req, _res, next) =>
+    next(store.isAvailable() ? undefined : storeUnavailable({ detail: 'store not connected' }))
+  const withSession: RequestHandler[] = [storeGuard, httpSession.middleware, requireLoadedSession]
+  const requireSession = createRequireSession({ httpSession, absoluteTimeoutSeconds: config.session.absoluteTimeoutSeconds, now })
+  const api = createApiRoutes({ routeTable, proxy, tokenManager, clientCredentials, withSession, requireSession, publicUrl: config.publicUrl, httpSession, logger })
+
+  const isApiPath = (path: string) =>
+    path === `${base}/user` || path.startsWith(`${base}/login/`) || path === `${base}/backchannel-logout` ||
+    config.apis.some((a) => path === a.path || path.startsWith(`${a.path}/`))
+  const routeOf = (path: string) => {
+    if (path.startsWith(`${base}/`)) return path.slice(base.length + 1).split('/')[0] || 'other'
+    if (path === '/healthz' || path === '/readyz' || path === '/metrics') return path.slice(1)
+    return config.apis.find((a) => path === a.path || path.startsWith(`${a.path}/`))?.path ?? 'other'
+  }
+
+  const app = express()
+  app.disable('x-powered-by')
+  app.set('trust proxy', config.trustProxy)
+  app.set('query parser', 'simple')
+  app.use(createRequestContext({ logger, metrics, routeOf }))
+  app.use(securityHeaders({ https: config.publicUrl.protocol === 'https:' }))
+  app.get('/healthz', healthz)
+  app.get('/readyz', createReadyz({ store, provider }))
+  app.get('/metrics', createMetricsRoute(metrics))
+  app.post(
+    `${base}/backchannel-logout`,
+    storeGuard,
+    express.urlencoded({ extended: false, limit: '64kb' }),
+    createBackchannelLogoutRoute({ provider, index, httpSession, sessions, logger }),
+  )
+  app.get(
+    `${base}/login`,
+    storeGuard,
+    createLoginRoute({
+      provider, transactions, logger, redirectUri, loginCookie, now,
+      publicUrl: config.publicUrl,
+      allowedReturnOrigins: config.allowedReturnOrigins,
+      openid: config.provider.scopes.includes('openid'),
+      pkce: config.provider.pkce,
+    }),
+  )
+  app.get(
+    `${base}/callback`,
+    ...withSession,
+    createCallbackRoute({ provider, transactions, sessions, logger, metrics, redirectUri, loginCookie, publicUrl: config.publicUrl, basePath: base }),
+  )
+  app.get(
+    `${base}/user`,
+    ...withSession,
+    requireCsrfHeader,
+    requireSession,
+    createSessionInfoRoute({ basePath: base, timeouts: config.session, now }),
+  )
+  app.get(
+    `${base}/logout`,
+    ...withSession,
+    createLogoutRoute({
+      provider, sessions, logger, sessionCookie,
+      publicUrl: config.publicUrl,
+      allowedReturnOrigins: config.allowedReturnOrigins,
+      logoutIdTokenHint: config.provider.logoutIdTokenHint,
+    }),
+  )
+  app.use(api.handler)
+  app.use((_req, _res, next) => next(notFound()))
+  // a Redis timeout or dropped connection anywhere in a request is a 503, never a 500 or an anonymous 401
+  app.use(((err, _req, _res, next) => next(isStoreUnavailableError(err) ? storeUnavailable({ cause: err }) : err)) as ErrorRequestHandler)
+  app.use(createErrorHandler({ logger, isApiPath, sessionCookieName: config.session.cookieName, cookieSecure: config.session.secure }))
+
+  return {
+    app,
+    metrics,
+    handleUpgrade: api.handleUpgrade,
+    async close() {
+      await proxy.close()
+    },
+  }
+}

@@ -1,0 +1,85 @@
+import type { ConfigInput } from './schema.js'
+
+/**
+ * Rules that span keys. Each runs on the sections that parsed on their own, so a typo in one section does
+ * not hide a broken rule in another: every problem is reported in the same pass.
+ */
+export type Sections = Partial<ConfigInput>
+
+/** Routes the broker serves itself at the root, which an API prefix must not shadow. */
+const reservedPaths = ['/healthz', '/readyz', '/metrics']
+
+/** Authorization request parameters the broker sets itself; overriding them would break the flow's checks. */
+const brokerParams = [
+  'response_type', 'client_id', 'redirect_uri', 'scope', 'state', 'nonce', 'code_challenge', 'code_challenge_method',
+]
+
+const loopbackHosts = ['localhost', '127.0.0.1', '[::1]']
+
+export function crossKeyProblems(s: Sections, production: boolean): string[] {
+  return [
+    ...apiProblems(s),
+    ...sessionProblems(s),
+    ...redisProblems(s),
+    ...providerParamProblems(s),
+    ...(production ? productionProblems(s) : []),
+  ]
+}
+
+function overlaps(a: string, b: string): boolean {
+  return a === b || a.startsWith(`${b}/`) || b.startsWith(`${a}/`)
+}
+
+function apiProblems({ apis, basePath }: Sections): string[] {
+  if (apis === undefined) return []
+  const problems: string[] = []
+  apis.forEach((api, i) => {
+    if (api.anonymous && api.token !== 'client' && api.token !== 'none') {
+      problems.push(`apis[${i}].anonymous: allowed only with token client or none (token is ${api.token})`)
+    }
+    const first = apis.findIndex((other) => other.path === api.path)
+    if (first < i) problems.push(`apis[${i}].path: duplicate of apis[${first}].path (${api.path})`)
+    if (basePath !== undefined && overlaps(api.path, basePath)) {
+      problems.push(`apis[${i}].path: overlaps basePath ${basePath}`)
+    }
+    const reserved = reservedPaths.find((path) => overlaps(api.path, path))
+    if (reserved !== undefined) problems.push(`apis[${i}].path: overlaps the broker's ${reserved}`)
+  })
+  return problems
+}
+
+function sessionProblems({ session }: Sections): string[] {
+  if (session === undefined || session.idleTimeoutSeconds <= session.absoluteTimeoutSeconds) return []
+  return ['session.idleTimeoutSeconds: must not exceed session.absoluteTimeoutSeconds']
+}
+
+function redisProblems({ redis }: Sections): string[] {
+  if (redis === undefined) return []
+  const set = (['url', 'sentinel', 'cluster'] as const).filter((key) => redis[key] !== undefined)
+  return set.length > 1 ? [`redis: set only one of url, sentinel, cluster (got ${set.join(', ')})`] : []
+}
+
+function providerParamProblems({ provider }: Sections): string[] {
+  if (provider === undefined) return []
+  return Object.keys(provider.authorizationParams)
+    .filter((name) => brokerParams.includes(name))
+    .map((name) => `provider.authorizationParams.${name}: set by the broker; use the matching provider key instead`)
+}
+
+/** Production refuses what is only safe on a developer's machine. */
+function productionProblems({ publicUrl, session, redis }: Sections): string[] {
+  const problems: string[] = []
+  if (publicUrl !== undefined) {
+    const url = new URL(publicUrl)
+    if (url.protocol === 'http:' && !loopbackHosts.includes(url.hostname)) {
+      problems.push('publicUrl: must be https in production (http only on localhost, 127.0.0.1 or [::1])')
+    }
+  }
+  session?.secrets.forEach((secret, i) => {
+    if (secret.length < 32) problems.push(`session.secrets[${i}]: must be at least 32 characters in production`)
+  })
+  if (redis !== undefined && redis.url === undefined && redis.sentinel === undefined && redis.cluster === undefined) {
+    problems.push('redis.url: required in production (or redis.sentinel or redis.cluster; env REDIS_URL)')
+  }
+  return problems
+}

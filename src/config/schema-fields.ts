@@ -1,0 +1,61 @@
+import { z } from 'zod'
+
+/**
+ * String fields with a format. They stay strings in the schema (so the docs show the file's shape) and
+ * `load.ts` turns the URL ones into `URL` objects. Messages never echo the value: it may hold a secret.
+ */
+
+function parseUrl(value: string): URL | undefined {
+  return URL.canParse(value) ? new URL(value) : undefined
+}
+
+const isHttp = (url: URL): boolean => url.protocol === 'http:' || url.protocol === 'https:'
+
+/** An http(s) URL without query, fragment or credentials (an endpoint or an upstream base). */
+export const httpUrl = z.string().superRefine((value, ctx) => {
+  const url = parseUrl(value)
+  if (url === undefined || !isHttp(url)) {
+    ctx.addIssue({ code: 'custom', message: 'must be an http(s) URL' })
+  } else if (url.search !== '' || url.hash !== '' || value.includes('#') || value.endsWith('?')) {
+    ctx.addIssue({ code: 'custom', message: 'must not carry a query or fragment' })
+  } else if (url.username !== '' || url.password !== '') {
+    ctx.addIssue({ code: 'custom', message: 'must not carry credentials' })
+  }
+})
+
+/** An http(s) origin: scheme, host and port only (a trailing `/` is tolerated). */
+export const origin = z.string().superRefine((value, ctx) => {
+  const url = parseUrl(value)
+  if (url === undefined || !isHttp(url)) {
+    ctx.addIssue({ code: 'custom', message: 'must be an http(s) origin such as https://app.example.com' })
+  } else if (url.href !== `${url.origin}/` || value.includes('?') || value.includes('#')) {
+    ctx.addIssue({ code: 'custom', message: 'must be an origin only (no path, query, fragment or credentials)' })
+  }
+})
+
+/** A redis:// or rediss:// URL (it may carry a password, so it is never printed). */
+export const redisUrl = z.string().superRefine((value, ctx) => {
+  const url = parseUrl(value)
+  if (url === undefined || (url.protocol !== 'redis:' && url.protocol !== 'rediss:') || url.hostname === '') {
+    ctx.addIssue({ code: 'custom', message: 'must be a redis:// or rediss:// URL' })
+  }
+})
+
+/** An absolute URI without fragment (RFC 8707 §2 resource indicator). */
+export const absoluteUri = z.string().superRefine((value, ctx) => {
+  if (parseUrl(value) === undefined || value.includes('#')) {
+    ctx.addIssue({ code: 'custom', message: 'must be an absolute URI without fragment' })
+  }
+})
+
+/**
+ * A path prefix: `/` then segments, no trailing slash, no dot segments, query or encoded characters, so that
+ * prefix matching on the raw request path means what it says.
+ */
+export const pathPrefix = z.string().regex(
+  /^(\/[A-Za-z0-9_~-][A-Za-z0-9._~-]*)+$/,
+  'must start with / and have no trailing slash (letters, digits, - _ . ~ per segment)',
+)
+
+/** RFC 6749 §3.3 scope-token: printable ASCII except space, `"` and `\`. */
+export const scopeToken = z.string().regex(/^[\x21\x23-\x5B\x5D-\x7E]+$/, 'must be a scope token (no spaces)')

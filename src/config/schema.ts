@@ -1,0 +1,179 @@
+import { z } from 'zod'
+import type { ClientAuth, DialectName, TokenKind } from './types.js'
+import { absoluteUri, httpUrl, origin, pathPrefix, redisUrl, scopeToken } from './schema-fields.js'
+
+/**
+ * The config file's shape (DESIGN.md "Config file keys" and "Provider dialects"). Each key's `.describe()` is
+ * its one line of documentation (docs/config-reference.md is generated from it). Strict objects, so a
+ * misspelt key is an error rather than a silently ignored setting. Cross-key rules live in `rules.ts`.
+ */
+
+const clientAuths = ['client_secret_basic', 'client_secret_post', 'client_secret_json'] as const satisfies
+  readonly ClientAuth[]
+const dialects = ['sami', 'samsung-account', 'light-oauth2', 'identity-hub', 'breakout'] as const satisfies
+  readonly DialectName[]
+const tokenKinds = ['user', 'client', 'user-or-client', 'none'] as const satisfies readonly TokenKind[]
+const logLevels = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const
+
+/**
+ * Defaults of the provider keys a dialect preset may set. They cannot be zod defaults: the order is
+ * explicit key, then preset, then these.
+ */
+export const providerDefaults = {
+  clientAuth: 'client_secret_basic' as ClientAuth,
+  scopes: ['openid'] as readonly string[],
+  scopeSeparator: ' ',
+  responseType: 'code',
+  subjectClaim: 'sub',
+  pkce: true,
+}
+
+/** Keys whose value an environment variable replaces; `list` ones are comma-separated. */
+export const envOverrides = [
+  { path: ['provider', 'clientSecret'], env: 'BFF_CLIENT_SECRET', list: false },
+  { path: ['session', 'secrets'], env: 'BFF_SESSION_SECRETS', list: true },
+  { path: ['tokens', 'encryptionKeys'], env: 'BFF_TOKEN_KEYS', list: true },
+  { path: ['redis', 'url'], env: 'REDIS_URL', list: false },
+] as const
+
+const hostPort = z.strictObject({
+  host: z.string().min(1).describe('host name or address'),
+  port: z.number().int().min(1).max(65535).describe('TCP port'),
+})
+
+const redisSchema = z.strictObject({
+  url: redisUrl
+    .optional()
+    .describe('redis:// or rediss:// URL of a single node; none outside production means an in-process store'),
+  keyPrefix: z.string().min(1).default('bff:').describe('prefix of every Redis key the broker writes'),
+  sentinel: z.strictObject({
+    name: z.string().min(1).describe('name of the monitored primary'),
+    nodes: z.array(hostPort).min(1).describe('Sentinel nodes'),
+  }).optional().describe('Redis Sentinel instead of url'),
+  cluster: z.strictObject({
+    nodes: z.array(hostPort).min(1).describe('seed nodes of the cluster'),
+  }).optional().describe('Redis Cluster instead of url'),
+})
+
+const sessionSchema = z.strictObject({
+  secrets: z.array(z.string().min(1, 'must not be empty')).min(1, 'needs at least one secret')
+    .describe('cookie signing secrets: the first signs, all verify (rotation); at least 32 characters in production'),
+  sameSite: z
+    .enum(['strict', 'lax'])
+    .default('strict')
+    .describe('SameSite of the session cookie (the login-state cookie is always lax)'),
+  idleTimeoutSeconds: z.number().int().positive().default(1800).describe('a session unused this long ends'),
+  absoluteTimeoutSeconds: z
+    .number()
+    .int()
+    .positive()
+    .default(86400)
+    .describe('a session ends this long after login, used or not'),
+})
+
+const tokensSchema = z.strictObject({
+  encryptionKeys: z
+    .array(z.string().min(32, 'must be at least 32 characters'))
+    .min(1, 'needs at least one key')
+    .describe('key ring for grants at rest: the first encrypts, all decrypt; each at least 32 characters'),
+  refreshSkewSeconds: z.number().int().min(0).default(60)
+    .describe("refresh when less lifetime than this remains (capped at half the token's lifetime)"),
+})
+
+const providerSchema = z.strictObject({
+  issuer: httpUrl.optional().describe('OIDC issuer; its discovery document supplies the endpoints'),
+  dialect: z.enum(dialects).optional().describe('preset for a documented provider shape; needs baseUrl'),
+  baseUrl: httpUrl.optional().describe('base URL the dialect preset builds its endpoint URLs on'),
+  tenant: z.string().min(1).optional().describe('tenant path segment, for dialects that have one'),
+  authorizationEndpoint: httpUrl
+    .optional()
+    .describe('authorization endpoint (without discovery, or to override it)'),
+  tokenEndpoint: httpUrl.optional().describe('token endpoint (without discovery, or to override it)'),
+  userinfoEndpoint: httpUrl.optional().describe('userinfo or "me" endpoint called with the access token'),
+  revocationEndpoint: httpUrl.optional().describe('RFC 7009 revocation endpoint, used at logout'),
+  endSessionEndpoint: httpUrl.optional().describe('OIDC RP-Initiated Logout endpoint'),
+  clientId: z.string().min(1).describe('OAuth client id of the broker'),
+  clientSecret: z.string().min(1).describe('OAuth client secret; prefer the env override'),
+  clientAuth: z.enum(clientAuths).optional().meta({ default: providerDefaults.clientAuth })
+    .describe('how the client authenticates at the token endpoint'),
+  scopes: z.array(scopeToken).optional().meta({ default: providerDefaults.scopes })
+    .describe('scopes of the login (offline_access for a refresh token)'),
+  scopeSeparator: z.string().min(1).optional().meta({ default: providerDefaults.scopeSeparator })
+    .describe('separator of the scope parameter (" " standard, "," for some providers)'),
+  responseType: z.string().min(1).optional().meta({ default: providerDefaults.responseType })
+    .describe('response_type spelling on the authorization request (CODE for Samsung Account)'),
+  authorizationParams: z.record(z.string(), z.string()).default({})
+    .describe('extra authorization request parameters, e.g. prompt'),
+  subjectClaim: z.string().min(1).optional().meta({ default: providerDefaults.subjectClaim })
+    .describe('field naming the user (dotted path allowed): ID token, then userinfo, then token response'),
+  passwordGrant: z
+    .boolean()
+    .default(false)
+    .describe('enables the legacy password grant at POST /bff/login/password'),
+  logoutIdTokenHint: z
+    .boolean()
+    .default(true)
+    .describe('send id_token_hint at end session (false sends client_id instead)'),
+  pkce: z
+    .boolean()
+    .optional()
+    .meta({ default: providerDefaults.pkce })
+    .describe('PKCE S256 on the authorization request'),
+  timeoutMs: z.number().int().positive().default(10000).describe('timeout of each call to the provider'),
+})
+
+const apiSchema = z.strictObject({
+  path: pathPrefix.describe('path prefix on the broker, replaced by target when forwarding'),
+  target: httpUrl.describe('upstream base URL (may carry a path; no query or fragment)'),
+  token: z
+    .enum(tokenKinds)
+    .default('user')
+    .describe("which access token is attached: the user's, the client's, either, or none"),
+  scopes: z.array(scopeToken).optional().describe('scopes of the token requested for this API'),
+  resource: absoluteUri.optional().describe('RFC 8707 resource indicator of this API'),
+  timeoutMs: z.number().int().positive().default(30000).describe('upstream answer timeout, then 504'),
+  anonymous: z
+    .boolean()
+    .default(false)
+    .describe('serve requests without a session (token client or none only)'),
+  websocket: z.boolean().default(false).describe('also proxy WebSocket upgrades'),
+  passSetCookie: z
+    .boolean()
+    .default(false)
+    .describe("pass the upstream's Set-Cookie (never one named like the session cookie)"),
+})
+
+/**
+ * An absent section parses as `{}`, so each missing key is named (`session.secrets: required`) rather than
+ * the section as a whole; the cast admits the empty default that validation then reports on.
+ */
+function section<T extends z.ZodObject>(schema: T): z.ZodPrefault<T> {
+  return schema.prefault({} as z.input<T>)
+}
+
+export const configSchema = z.strictObject({
+  publicUrl: origin.describe(
+    'external origin of the site; redirect_uri = publicUrl + basePath + /callback',
+  ),
+  port: z.number().int().min(0).max(65535).default(3000).describe('listening port'),
+  basePath: pathPrefix
+    .default('/bff')
+    .describe('prefix of the broker routes (login, callback, user, logout)'),
+  trustProxy: z.union([z.boolean(), z.number().int().min(0), z.string().min(1)], {
+    error: 'must be true/false, a hop count or a list of trusted addresses',
+  }).default(false).describe('express "trust proxy": which X-Forwarded-* headers to believe'),
+  allowedReturnOrigins: z
+    .array(origin)
+    .default([])
+    .describe("origins besides publicUrl's allowed as returnTo and post-logout targets"),
+  logLevel: z.enum(logLevels).default('info').describe('log level'),
+  redis: section(redisSchema).describe('session and grant store'),
+  session: section(sessionSchema).describe('browser session'),
+  tokens: section(tokensSchema).describe('grants at rest and refresh'),
+  provider: section(providerSchema).describe('the OAuth 2 / OIDC provider'),
+  apis: z.array(apiSchema).default([]).describe('upstream APIs proxied with a Bearer token'),
+})
+
+export type ConfigInput = z.output<typeof configSchema>
+export type ProviderInput = z.output<typeof providerSchema>
+export type ApiInput = z.output<typeof apiSchema>

@@ -1,0 +1,40 @@
+import { loadConfig, ConfigError } from './config/load.js'
+import { runConfigCheck } from './config/check.js'
+import { startBroker } from './server.js'
+
+async function main(): Promise<void> {
+  if (process.argv.includes('--check-config')) {
+    process.exitCode = runConfigCheck(process.env, process.stdout)
+    return
+  }
+  if (!process.env.BFF_CONFIG && process.env.NODE_ENV !== 'production') {
+    // the self-contained demo: nothing of it loads when a real config is given
+    const { startDemo } = await import('./demo/start.js')
+    await startDemo(process.env)
+    return
+  }
+  let config
+  try {
+    config = loadConfig(process.env)
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`${err.message}\n`)
+      process.exit(1)
+    }
+    throw err
+  }
+  const running = await startBroker(config)
+  const shutdown = () => {
+    running.stop().then(
+      () => process.exit(0),
+      () => process.exit(1),
+    )
+  }
+  process.once('SIGTERM', shutdown)
+  process.once('SIGINT', shutdown)
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`bff-broker failed to start: ${err instanceof Error ? err.message : String(err)}\n`)
+  process.exit(1)
+})

@@ -1,0 +1,152 @@
+import {
+  BffError, idpUnavailable, invalidRequest, loginFailed, serverError, sessionExpired,
+} from '../http/errors.js'
+import type { Logger } from '../observability/logger.js'
+import { LogEvents } from '../observability/log-events.js'
+
+/** Where the failed call came from: the same library error means different things to the user in each. */
+export type OAuthContext =
+  | 'callback' | 'refresh' | 'client_credentials' | 'password' | 'revoke' | 'metadata' | 'userinfo'
+
+/**
+ * What went wrong, independent of the call:
+ * - `invalid_grant`: the grant is dead (RFC 6749 §5.2): the user must log in again;
+ * - `rejected`: the provider refused with another OAuth error (invalid_client, invalid_scope, a 401 challenge …);
+ * - `denied`: the authorization response itself was an error (`error=access_denied` on the callback);
+ * - `check_failed`: state, iss, nonce or ID token validation failed (OIDC Core §3.1.3.7);
+ * - `transient`: timeout, abort, network failure, 5xx or 429: try again later, keep the session;
+ * - `malformed`: an answer that is not a token response (no access_token, not JSON, HTML, unknown token_type);
+ * - `config`: our own set-up is wrong (http endpoint without allowInsecureHttp, missing endpoint).
+ */
+export type ProblemKind = 'invalid_grant' | 'rejected' | 'denied' | 'check_failed' | 'transient' | 'malformed' | 'config'
+
+export interface Problem {
+  kind: ProblemKind
+  /** safe for logs: library message, OAuth error code, HTTP status; never a body, a parameter or a token */
+  detail: string
+}
+
+type Loose = { name?: unknown; code?: unknown; message?: unknown; cause?: unknown; error?: unknown; status?: unknown }
+
+const networkCodes = new Set([
+  'ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH',
+  'UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'UND_ERR_SOCKET', 'UND_ERR_CLOSED',
+  'OAUTH_TIMEOUT', 'OAUTH_ABORT',
+])
+const checkCodes = new Set([
+  'OAUTH_JWT_CLAIM_COMPARISON_FAILED', 'OAUTH_JSON_ATTRIBUTE_COMPARISON_FAILED', 'OAUTH_JWT_TIMESTAMP_CHECK_FAILED',
+  'OAUTH_KEY_SELECTION_FAILED',
+])
+const malformedCodes = new Set([
+  'OAUTH_PARSE_ERROR', 'OAUTH_INVALID_RESPONSE', 'OAUTH_UNSUPPORTED_OPERATION', 'OAUTH_RESPONSE_IS_NOT_JSON',
+  'OAUTH_RESPONSE_IS_NOT_CONFORM', 'OAUTH_JWT_USERINFO_EXPECTED',
+])
+const configCodes = new Set([
+  'OAUTH_HTTP_REQUEST_FORBIDDEN', 'OAUTH_REQUEST_PROTOCOL_FORBIDDEN', 'OAUTH_MISSING_SERVER_METADATA',
+  'OAUTH_INVALID_SERVER_METADATA', 'ERR_INVALID_ARG_TYPE',
+])
+// RFC 6749 §4.1.2.1: the two authorization/token error codes that say "not now" rather than "no"
+const transientOAuthErrors = new Set(['temporarily_unavailable', 'server_error'])
+
+const str = (v: unknown) => (typeof v === 'string' ? v : undefined)
+const httpStatus = (v: unknown) => {
+  const s = (v as { status?: unknown } | undefined)?.status
+  return typeof s === 'number' ? s : undefined
+}
+
+/** The chain of causes (openid-client wraps oauth4webapi, which wraps undici, which wraps the socket error). */
+function chain(err: unknown): Loose[] {
+  const out: Loose[] = []
+  let cur: unknown = err
+  while (cur && typeof cur === 'object' && out.length < 6) {
+    out.push(cur as Loose)
+    cur = (cur as Loose).cause
+  }
+  return out
+}
+
+/** Duck-typed on purpose: only oauth/openid-client-provider.ts imports openid-client (STYLE.md §2). */
+export function classifyOAuthError(err: unknown): Problem {
+  const e = (err ?? {}) as Loose
+  const code = str(e.code)
+  const name = str(e.name) ?? 'Error'
+  const message = str(e.message) ?? String(err)
+  const status = httpStatus(e.cause) ?? httpStatus(e)
+  const detail = [name, code, status && `HTTP ${status}`, message].filter(Boolean).join(': ')
+
+  if (code === 'OAUTH_RESPONSE_BODY_ERROR') {
+    const oauthError = str(e.error) ?? 'unknown'
+    const d = `${detail} (error=${oauthError})`
+    if (oauthError === 'invalid_grant') return { kind: 'invalid_grant', detail: d }
+    if (transientOAuthErrors.has(oauthError) || (status ?? 0) >= 500 || status === 429) return { kind: 'transient', detail: d }
+    return { kind: 'rejected', detail: d }
+  }
+  if (code === 'OAUTH_AUTHORIZATION_RESPONSE_ERROR') return { kind: 'denied', detail: `${detail} (error=${str(e.error)})` }
+  if (code === 'OAUTH_WWW_AUTHENTICATE_CHALLENGE') return { kind: 'rejected', detail }
+  for (const link of chain(err)) {
+    const c = str(link.code)
+    if ((c && networkCodes.has(c)) || link.name === 'TimeoutError' || link.name === 'AbortError') {
+      return { kind: 'transient', detail }
+    }
+  }
+  if (code && (code === 'OAUTH_RESPONSE_IS_NOT_CONFORM' || code === 'OAUTH_RESPONSE_IS_NOT_JSON')) {
+    if (status !== undefined && (status >= 500 || status === 429)) return { kind: 'transient', detail }
+  }
+  if (code && checkCodes.has(code)) return { kind: 'check_failed', detail }
+  if (code && malformedCodes.has(code)) return { kind: 'malformed', detail }
+  if (code && configCodes.has(code)) return { kind: 'config', detail }
+  // undici's fetch rejects with a bare TypeError('fetch failed') whose cause names the socket error
+  if (name === 'TypeError' && code === undefined) return { kind: 'transient', detail }
+  return { kind: 'malformed', detail }
+}
+
+/** A 502 in the idp_unavailable family: the provider answered, but not with anything we can use. */
+const badGateway = (detail: string, cause: Error) =>
+  new BffError(502, 'idp_unavailable', { detail, cause, message: 'The identity provider gave an unusable answer.' })
+
+function toBff(problem: Problem, context: OAuthContext, cause: Error): BffError {
+  const o = { detail: `${context}: ${problem.detail}`, cause }
+  if (problem.kind === 'config') return serverError(o)
+  if (problem.kind === 'transient' || context === 'metadata') return idpUnavailable(o)
+  switch (context) {
+    // at login every non-transient failure is the user's "login failed" (a clear 4xx, DESIGN.md /bff/callback)
+    case 'callback':
+    case 'password':
+    case 'userinfo':
+      return loginFailed(o)
+    // RFC 6749 §5.2: only invalid_grant says the refresh token is dead; anything else keeps the session (502)
+    case 'refresh':
+      return problem.kind === 'invalid_grant' ? sessionExpired(o) : badGateway(o.detail, cause)
+    case 'client_credentials':
+    case 'revoke':
+      return badGateway(o.detail, cause)
+  }
+}
+
+/**
+ * The one funnel from openid-client (and fetch) failures to BffError (STYLE.md §5). The original error is not
+ * kept as `cause`: openid-client attaches response bodies and callback parameters to its errors, which hold
+ * tokens and codes; a copy with only its name and message is. Logs one line naming the provider.
+ */
+export function translateOAuthError(
+  err: unknown,
+  context: OAuthContext,
+  log?: { logger: Logger; provider: string },
+): BffError {
+  if (err instanceof BffError) return err
+  const problem = classifyOAuthError(err)
+  const cause = new Error(str((err as Loose | undefined)?.message) ?? 'OAuth failure')
+  cause.name = str((err as Loose | undefined)?.name) ?? 'Error'
+  const error = toBff(problem, context, cause)
+  if (log) {
+    const quiet = problem.kind === 'invalid_grant' || problem.kind === 'denied'
+    log.logger[quiet ? 'info' : 'warn'](
+      { event: LogEvents.providerResponseInvalid, provider: log.provider, context, problem: problem.kind, detail: problem.detail },
+      `provider ${log.provider}: ${context} failed (${problem.kind})`,
+    )
+  }
+  return error
+}
+
+/** Back-channel logout token failures (OIDC Back-Channel Logout 1.0 §2.8: answer 400). */
+export const logoutTokenInvalid = (detail: string) => invalidRequest({ detail, message: 'The logout token is invalid.' })

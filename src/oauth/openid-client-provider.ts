@@ -1,0 +1,344 @@
+import * as oidc from 'openid-client'
+import { createRemoteJWKSet, customFetch as joseCustomFetch, jwtVerify, type JWTPayload } from 'jose'
+import type { ProviderConfig } from '../config/types.js'
+import { BffError, idpUnavailable, notFound } from '../http/errors.js'
+import type { Logger } from '../observability/logger.js'
+import { LogEvents } from '../observability/log-events.js'
+import { basicCredentials, formToJson, normaliseTokenResponse, toTokenSet } from './dialects/wire.js'
+import { logoutTokenInvalid, translateOAuthError, type OAuthContext } from './errors.js'
+import type { LogoutTokenClaims, OAuthProvider, TokenRequestOptions, TokenSet } from './provider.js'
+
+export interface OpenIdClientProviderDeps {
+  config: ProviderConfig
+  logger: Logger
+  /** fault-injection hook (STYLE.md §7), used as openid-client's customFetch and for the JWKS */
+  fetch?: typeof fetch
+  /** http:// issuers and endpoints (loopback tests, the demo): openid-client's allowInsecureRequests */
+  allowInsecureHttp?: boolean
+  /** milliseconds since the epoch, like Date.now (the default) */
+  now?: () => number
+}
+
+const backchannelLogoutEvent = 'http://schemas.openid.net/event/backchannel-logout'
+const maxRetryDelayMs = 30_000
+
+/**
+ * The OAuthProvider port over openid-client 6. Every quirk is declarative (ProviderConfig, filled by a dialect
+ * preset); the wire-level ones are applied in the fetch hook so openid-client still validates every answer.
+ */
+export function createOpenIdClientProvider(deps: OpenIdClientProviderDeps): OAuthProvider & {
+  userinfo(accessToken: string, expectedSubject?: string): Promise<Readonly<Record<string, unknown>> | undefined>
+} {
+  const { config, logger } = deps
+  const baseFetch = deps.fetch ?? globalThis.fetch
+  const nowSeconds = () => Math.floor((deps.now ?? Date.now)() / 1000)
+  const provider = config.dialect ?? (config.issuer ?? config.tokenEndpoint ?? config.baseUrl)?.host ?? 'provider'
+  const fail = (err: unknown, context: OAuthContext) => translateOAuthError(err, context, { logger, provider })
+
+  let configuration: oidc.Configuration | undefined
+  let loading: Promise<oidc.Configuration> | undefined
+  let retryTimer: NodeJS.Timeout | undefined
+  let stopped = false
+  let jwks: ReturnType<typeof createRemoteJWKSet> | undefined
+
+  const tokenEndpoint = () => configuration?.serverMetadata().token_endpoint
+  const wireFetch = createWireFetch(baseFetch, config, tokenEndpoint)
+  const clientAuth = clientAuthFor(config)
+
+  // explicit endpoints always win over discovered ones (DESIGN.md "Provider dialects")
+  const explicitMetadata = (): Partial<oidc.ServerMetadata> => {
+    const m: { -readonly [K in keyof oidc.ServerMetadata]?: oidc.ServerMetadata[K] } = {}
+    if (config.authorizationEndpoint) m.authorization_endpoint = config.authorizationEndpoint.href
+    if (config.tokenEndpoint) m.token_endpoint = config.tokenEndpoint.href
+    if (config.userinfoEndpoint) m.userinfo_endpoint = config.userinfoEndpoint.href
+    if (config.revocationEndpoint) m.revocation_endpoint = config.revocationEndpoint.href
+    if (config.endSessionEndpoint) m.end_session_endpoint = config.endSessionEndpoint.href
+    return m
+  }
+
+  const build = (metadata: oidc.ServerMetadata) => {
+    const c = new oidc.Configuration(metadata, config.clientId, { client_secret: config.clientSecret }, clientAuth)
+    c[oidc.customFetch] = wireFetch
+    c.timeout = Math.max(1, Math.ceil(config.timeoutMs / 1000))
+    if (deps.allowInsecureHttp) oidc.allowInsecureRequests(c)
+    return c
+  }
+
+  const discover = async () => {
+    if (!config.issuer) {
+      // plain OAuth 2 server: no discovery, no issuer; the base (or token endpoint origin) stands in for `iss` checks
+      const issuer = (config.baseUrl ?? config.tokenEndpoint ?? config.authorizationEndpoint)?.href ?? 'urn:bff:unknown'
+      return build({ issuer, ...explicitMetadata() })
+    }
+    const found = await oidc.discovery(config.issuer, config.clientId, config.clientSecret, clientAuth, {
+      [oidc.customFetch]: (url, init) => baseFetch(url, init as RequestInit),
+      execute: deps.allowInsecureHttp ? [oidc.allowInsecureRequests] : [],
+      timeout: Math.max(1, Math.ceil(config.timeoutMs / 1000)),
+    })
+    return build({ ...found.serverMetadata(), ...explicitMetadata() })
+  }
+
+  const load = () => {
+    if (configuration) return Promise.resolve(configuration)
+    loading ??= discover()
+      .then((c) => {
+        configuration = c
+        logger.info({ event: LogEvents.providerMetadataLoaded, provider, issuer: c.serverMetadata().issuer }, 'provider metadata loaded')
+        return c
+      })
+      .finally(() => {
+        loading = undefined
+      })
+    return loading
+  }
+
+  const ready = async (): Promise<oidc.Configuration> => {
+    try {
+      return await load()
+    } catch (err) {
+      throw fail(err, 'metadata')
+    }
+  }
+
+  const scopeParam = (scopes: readonly string[] | undefined, params: Record<string, string>) => {
+    if (scopes && scopes.length > 0) params.scope = scopes.join(config.scopeSeparator)
+    return params
+  }
+
+  const grant = async (context: OAuthContext, run: (c: oidc.Configuration) => Promise<oidc.TokenEndpointResponse & oidc.TokenEndpointResponseHelpers>): Promise<TokenSet> => {
+    const c = await ready()
+    try {
+      const answer = await run(c)
+      return toTokenSet(answer as unknown as Record<string, unknown>, answer.claims(), nowSeconds())
+    } catch (err) {
+      throw fail(err, context)
+    }
+  }
+
+  const tokenOptions = (options: TokenRequestOptions | undefined) => {
+    const params = scopeParam(options?.scope, {})
+    // RFC 8707 §2: the resource the access token is meant for
+    if (options?.resource) params.resource = options.resource
+    return params
+  }
+
+  return {
+    isReady: () => configuration !== undefined,
+    ensureReady: async () => {
+      await ready()
+    },
+    startLoading() {
+      if (configuration || retryTimer || loading || stopped) return
+      const attempt = (n: number) => {
+        load().catch((err: unknown) => {
+          const delayMs = Math.min(1000 * 2 ** n, maxRetryDelayMs)
+          const problem = fail(err, 'metadata')
+          logger.warn({ event: LogEvents.providerMetadataFailed, provider, detail: problem.detail, retryInMs: delayMs }, 'provider metadata not loaded')
+          if (stopped) return
+          retryTimer = setTimeout(() => {
+            retryTimer = undefined
+            attempt(n + 1)
+          }, delayMs)
+          retryTimer.unref()
+        })
+      }
+      attempt(0)
+    },
+    stop() {
+      stopped = true
+      if (retryTimer) clearTimeout(retryTimer)
+      retryTimer = undefined
+    },
+
+    async authorizationUrl(request) {
+      const c = await ready()
+      // extras first: they may add parameters (prompt, audience …) but never replace the protocol ones
+      const params: Record<string, string> = { ...config.authorizationParams }
+      params.response_type = config.responseType
+      params.redirect_uri = request.redirectUri
+      params.state = request.state
+      scopeParam(config.scopes, params)
+      if (config.pkce) {
+        // RFC 7636 §4.3: S256 only, never plain
+        params.code_challenge = request.codeChallenge
+        params.code_challenge_method = 'S256'
+      }
+      if (request.nonce) params.nonce = request.nonce
+      return oidc.buildAuthorizationUrl(c, params)
+    },
+
+    exchangeCode(callbackUrl, checks, redirectUri) {
+      return grant('callback', (c) => {
+        // RFC 6749 §4.1.3: redirect_uri must be the one the authorization request carried, whatever host we sit behind
+        const current = new URL(redirectUri)
+        for (const [k, v] of callbackUrl.searchParams) current.searchParams.append(k, v)
+        return oidc.authorizationCodeGrant(c, current, {
+          expectedState: checks.state,
+          pkceCodeVerifier: config.pkce ? checks.codeVerifier : undefined,
+          expectedNonce: checks.nonce,
+          idTokenExpected: checks.nonce !== undefined,
+        })
+      })
+    },
+
+    refresh: (refreshToken, options) =>
+      grant('refresh', (c) => oidc.refreshTokenGrant(c, refreshToken, tokenOptions(options))),
+
+    clientCredentials: (options) =>
+      grant('client_credentials', (c) => oidc.clientCredentialsGrant(c, tokenOptions(options))),
+
+    async password(username, password) {
+      // RFC 6749 §4.3 is legacy (OAuth 2.0 Security BCP §2.4): only when the operator turned it on
+      if (!config.passwordGrant) throw notFound({ detail: 'password grant disabled (provider.passwordGrant)' })
+      return grant('password', (c) =>
+        oidc.genericGrantRequest(c, 'password', scopeParam(config.scopes, { username, password })))
+    },
+
+    async userinfo(accessToken: string, expectedSubject?: string) {
+      const c = await ready()
+      const endpoint = c.serverMetadata().userinfo_endpoint
+      if (!endpoint) return undefined
+      try {
+        if (config.issuer) {
+          // OIDC Core §5.3.2: the answer's sub must be the ID token's, when the caller knows it
+          return await oidc.fetchUserInfo(c, accessToken, expectedSubject ?? oidc.skipSubjectCheck)
+        }
+        return await plainUserinfo(c, new URL(endpoint), accessToken)
+      } catch (err) {
+        throw fail(err, 'userinfo')
+      }
+    },
+
+    async revoke(token, hint) {
+      const c = await ready()
+      if (!c.serverMetadata().revocation_endpoint) return
+      try {
+        await oidc.tokenRevocation(c, token, { token_type_hint: hint })
+      } catch (err) {
+        throw fail(err, 'revoke')
+      }
+    },
+
+    async endSessionUrl(request) {
+      const c = await ready()
+      if (!c.serverMetadata().end_session_endpoint) return undefined
+      const params: Record<string, string> = { post_logout_redirect_uri: request.postLogoutRedirectUri }
+      // OIDC RP-Initiated Logout 1.0 §2: id_token_hint, or client_id when the operator keeps ID tokens out of URLs
+      if (request.idTokenHint && config.logoutIdTokenHint) params.id_token_hint = request.idTokenHint
+      else params.client_id = config.clientId
+      return oidc.buildEndSessionUrl(c, params)
+    },
+
+    async verifyLogoutToken(logoutToken) {
+      const meta = (await ready()).serverMetadata()
+      if (!meta.jwks_uri) throw logoutTokenInvalid('provider metadata has no jwks_uri')
+      jwks ??= createRemoteJWKSet(new URL(meta.jwks_uri), {
+        [joseCustomFetch]: (url, init) => baseFetch(url, init as RequestInit),
+        timeoutDuration: config.timeoutMs,
+      })
+      try {
+        const { payload } = await jwtVerify(logoutToken, jwks, {
+          issuer: meta.issuer,
+          audience: config.clientId,
+          requiredClaims: ['iat'],
+          clockTolerance: 30,
+        })
+        return logoutClaims(payload)
+      } catch (err) {
+        if (err instanceof BffError) throw err
+        const e = err as { code?: string; name?: string; message?: string }
+        if (e.code === 'ERR_JWKS_TIMEOUT' || e.name === 'TypeError') throw idpUnavailable({ detail: `jwks: ${e.message}` })
+        throw logoutTokenInvalid(`${e.code ?? e.name}: ${e.message}`)
+      }
+    },
+
+    hasRevocation: () =>
+      configuration ? Boolean(configuration.serverMetadata().revocation_endpoint) : Boolean(config.revocationEndpoint),
+  }
+}
+
+/** OIDC Back-Channel Logout 1.0 §2.6 steps 4–6 (signature, iss, aud and iat are jwtVerify's). */
+function logoutClaims(payload: JWTPayload): LogoutTokenClaims {
+  const events = payload.events as Record<string, unknown> | undefined
+  if (!events || typeof events !== 'object' || !(backchannelLogoutEvent in events)) {
+    throw logoutTokenInvalid('events claim lacks the back-channel logout event')
+  }
+  if (payload.nonce !== undefined) throw logoutTokenInvalid('a logout token must not carry a nonce')
+  const sub = typeof payload.sub === 'string' ? payload.sub : undefined
+  const sid = typeof payload.sid === 'string' ? payload.sid : undefined
+  if (!sub && !sid) throw logoutTokenInvalid('neither sub nor sid')
+  const claims: LogoutTokenClaims = {}
+  if (sub) claims.sub = sub
+  if (sid) claims.sid = sid
+  return claims
+}
+
+/** A plain OAuth 2 identity endpoint (Breakout `GET /me/`): any JSON object, read with the Bearer token. */
+async function plainUserinfo(c: oidc.Configuration, url: URL, accessToken: string): Promise<Record<string, unknown>> {
+  const res = await oidc.fetchProtectedResource(c, accessToken, url, 'GET', undefined, new Headers({ accept: 'application/json' }))
+  if (!res.ok) {
+    await res.body?.cancel()
+    throw Object.assign(new Error(`identity endpoint answered HTTP ${res.status}`), {
+      code: 'OAUTH_RESPONSE_IS_NOT_CONFORM',
+      cause: { status: res.status },
+    })
+  }
+  const body: unknown = await res.json().catch(() => undefined)
+  if (!body || typeof body !== 'object' || Array.isArray(body)) {
+    throw Object.assign(new Error('identity endpoint answer is not a JSON object'), { code: 'OAUTH_INVALID_RESPONSE' })
+  }
+  return body as Record<string, unknown>
+}
+
+function clientAuthFor(config: ProviderConfig): oidc.ClientAuth {
+  switch (config.clientAuth) {
+    case 'client_secret_basic':
+      return (_as, _client, _body, headers) => {
+        headers.set('authorization', basicCredentials(config.clientId, config.clientSecret))
+      }
+    case 'client_secret_post':
+      return oidc.ClientSecretPost(config.clientSecret)
+    case 'client_secret_json':
+      // the credentials travel in the body; the fetch hook turns that body into JSON for the token endpoint
+      return (_as, _client, body) => {
+        body.set('client_id', config.clientId)
+        body.set('client_secret', config.clientSecret)
+      }
+  }
+}
+
+/**
+ * The fetch hook: token endpoint requests become JSON for client_secret_json (Samsung Account), and token
+ * endpoint answers are normalised (dialects/wire.ts) before openid-client checks them.
+ */
+function createWireFetch(
+  baseFetch: typeof fetch,
+  config: ProviderConfig,
+  tokenEndpoint: () => string | undefined,
+): oidc.CustomFetch {
+  return async (url, options) => {
+    const endpoint = tokenEndpoint()
+    const isToken = endpoint !== undefined && new URL(endpoint).href === url
+    let init: RequestInit = options as RequestInit
+    if (isToken && config.clientAuth === 'client_secret_json' && options.body instanceof URLSearchParams) {
+      const headers = { ...options.headers, 'content-type': 'application/json' }
+      init = { ...init, body: formToJson(options.body), headers }
+    }
+    const res = await baseFetch(url, init)
+    if (!isToken || res.status !== 200) return res
+    const text = await res.text()
+    const headers = new Headers(res.headers)
+    headers.delete('content-length')
+    headers.delete('content-encoding')
+    let body = text
+    try {
+      const json: unknown = JSON.parse(text)
+      if (json && typeof json === 'object' && !Array.isArray(json)) {
+        body = JSON.stringify(normaliseTokenResponse(json as Record<string, unknown>))
+      }
+    } catch {
+      // not JSON: left as it is for openid-client to reject
+    }
+    return new Response(body, { status: res.status, statusText: res.statusText, headers })
+  }
+}

@@ -1,0 +1,102 @@
+import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto'
+import session, { type Store } from 'express-session'
+import { RedisStore } from 'connect-redis'
+import type { RequestHandler } from 'express'
+import type { SessionConfig } from '../config/types.js'
+import type { RedisClient } from './redis-store.js'
+import { sessionTtlSeconds, type BrokerSession } from './session.js'
+import './session.js'
+
+export interface HttpSession {
+  middleware: RequestHandler
+  /** the express-session store (sessions are destroyed by id on back-channel logout) */
+  store: Store
+  /** slides the idle timeout without holding the response back (see NOTES.md on express-session's touch) */
+  touch(sessionId: string, createdAt: number): void
+  destroy(sessionId: string): Promise<void>
+  /** loads a session from a raw Cookie header, outside express (WebSocket upgrades) */
+  load(cookieHeader: string | undefined): Promise<BrokerSession | undefined>
+}
+
+/** express-session's cookie format (cookie-signature): `s:<id>.<base64 HMAC-SHA256 without padding>` */
+export function unsignSessionCookie(value: string, secrets: readonly string[]): string | undefined {
+  const raw = decodeURIComponent(value)
+  if (!raw.startsWith('s:')) return undefined
+  const dot = raw.lastIndexOf('.')
+  if (dot < 3) return undefined
+  const id = raw.slice(2, dot)
+  const mac = Buffer.from(raw.slice(dot + 1))
+  for (const secret of secrets) {
+    const expected = Buffer.from(createHmac('sha256', secret).update(id).digest('base64').replace(/=+$/, ''))
+    if (expected.length === mac.length && timingSafeEqual(expected, mac)) return id
+  }
+  return undefined
+}
+
+/**
+ * express-session over connect-redis (ioredis) or, for the demo only, express-session's MemoryStore.
+ * Session ids are 256-bit random values; the cookie carries them signed (first secret signs, all verify).
+ */
+export function createHttpSession(deps: {
+  config: SessionConfig
+  redis: RedisClient | undefined
+  prefix: string
+  now?: () => number
+}): HttpSession {
+  const { config } = deps
+  const now = deps.now ?? Date.now
+  const timeouts = config
+  const store: Store = deps.redis
+    ? new RedisStore({
+        client: deps.redis,
+        prefix: `${deps.prefix}sess:`,
+        ttl: (sess: { broker?: { createdAt?: number } }) => sessionTtlSeconds(sess.broker?.createdAt, now(), timeouts),
+        // touch is done by `touch()` below, off the response's critical path
+        disableTouch: true,
+      })
+    : new session.MemoryStore()
+  const middleware = session({
+    name: config.cookieName,
+    secret: [...config.secrets],
+    store,
+    genid: () => randomBytes(32).toString('base64url'),
+    resave: false,
+    // a request without a login creates nothing in Redis (forged or random ids included)
+    saveUninitialized: false,
+    rolling: false,
+    unset: 'destroy',
+    // publicUrl decides whether the cookie is Secure (TLS ends at the proxy in front of us): see the wrapper below
+    proxy: true,
+    cookie: { httpOnly: true, secure: config.secure, sameSite: config.sameSite, path: '/' },
+  })
+  const forwardedProto = config.secure ? 'https' : 'http'
+  const sessionKey = (id: string) => `${deps.prefix}sess:${id}`
+  return {
+    store,
+    middleware(req, res, next) {
+      // express-session only sets a Secure cookie on a request it believes is https; publicUrl is the truth here
+      req.headers['x-forwarded-proto'] = forwardedProto
+      return middleware(req, res, next)
+    },
+    touch(sessionId, createdAt) {
+      if (!deps.redis) return
+      const ttl = sessionTtlSeconds(createdAt, now(), timeouts)
+      if (ttl > 0) deps.redis.expire(sessionKey(sessionId), ttl).catch(() => undefined)
+    },
+    async load(cookieHeader) {
+      const value = cookieHeader
+        ?.split(';')
+        .map((p) => p.trim())
+        .find((p) => p.startsWith(`${config.cookieName}=`))
+        ?.slice(config.cookieName.length + 1)
+      const id = value ? unsignSessionCookie(value, config.secrets) : undefined
+      if (!id) return undefined
+      return new Promise((resolve, reject) =>
+        store.get(id, (err, sess) => (err ? reject(err) : resolve(sess?.broker ?? undefined))),
+      )
+    },
+    destroy(sessionId) {
+      return new Promise((resolve, reject) => store.destroy(sessionId, (err) => (err ? reject(err) : resolve())))
+    },
+  }
+}

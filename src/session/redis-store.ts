@@ -1,0 +1,114 @@
+import { Redis, Cluster, type RedisOptions } from 'ioredis'
+import type { RedisConfig } from '../config/types.js'
+import type { KeyValueStore } from './store.js'
+
+export type RedisClient = Redis | Cluster
+
+/**
+ * Request-path defaults (NOTES.md): ioredis would otherwise queue commands while disconnected and retry for about a
+ * minute. Here a command fails within ~2 s, nothing queues while the link is down, and reconnection goes on forever
+ * in the background so the broker recovers by itself.
+ */
+const requestPathOptions: RedisOptions = {
+  commandTimeout: 2000,
+  connectTimeout: 2000,
+  maxRetriesPerRequest: 1,
+  enableOfflineQueue: false,
+  retryStrategy: (times) => Math.min(100 * 2 ** Math.min(times, 5), 2000),
+}
+
+export function createRedisClient(config: RedisConfig): RedisClient {
+  if (config.cluster) {
+    return new Cluster(config.cluster.nodes, {
+      redisOptions: requestPathOptions,
+      enableOfflineQueue: false,
+      clusterRetryStrategy: requestPathOptions.retryStrategy,
+    })
+  }
+  if (config.sentinel) {
+    return new Redis({ ...requestPathOptions, sentinels: config.sentinel.nodes, name: config.sentinel.name })
+  }
+  if (!config.url) throw new Error('redis.url is required for the Redis store')
+  return new Redis(config.url.toString(), requestPathOptions)
+}
+
+/** Resolves once the client is ready, or rejects after `timeoutMs` (the broker still starts: /readyz says 503). */
+export function waitUntilReady(client: RedisClient, timeoutMs: number): Promise<void> {
+  if (client.status === 'ready') return Promise.resolve()
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      client.off('ready', onReady)
+      reject(new Error('redis not ready'))
+    }, timeoutMs)
+    const onReady = () => {
+      clearTimeout(timer)
+      resolve()
+    }
+    client.once('ready', onReady)
+  })
+}
+
+const DEL_IF_EQUALS = `if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end`
+const EXPIRE_IF_EQUALS = `if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('pexpire', KEYS[1], ARGV[2]) else return 0 end`
+const INCR_WITH_TTL = `local n = redis.call('incr', KEYS[1]) if n == 1 then redis.call('pexpire', KEYS[1], ARGV[1]) end return n`
+
+/** A connection or timeout failure of the store (as opposed to a bug): the request answers 503. */
+export function isStoreUnavailableError(err: unknown): boolean {
+  if (!(err instanceof Error)) return false
+  return (
+    err.name === 'MaxRetriesPerRequestError' ||
+    /Connection is closed|Command timed out|enableOfflineQueue|ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE|Redis is not available/i.test(
+      err.message,
+    )
+  )
+}
+
+export function createRedisStore(client: RedisClient): KeyValueStore {
+  return {
+    async ping() {
+      await client.ping()
+    },
+    isAvailable: () => client.status === 'ready',
+    async get(key) {
+      return (await client.get(key)) ?? undefined
+    },
+    async set(key, value, ttlMs) {
+      await client.set(key, value, 'PX', Math.max(1, Math.ceil(ttlMs)))
+    },
+    async setIfAbsent(key, value, ttlMs) {
+      return (await client.set(key, value, 'PX', Math.max(1, Math.ceil(ttlMs)), 'NX')) === 'OK'
+    },
+    async take(key) {
+      return (await client.getdel(key)) ?? undefined
+    },
+    async del(...keys) {
+      // one DEL per key: in a cluster the keys may live in different slots
+      if (keys.length) await Promise.all(keys.map((k) => client.del(k)))
+    },
+    async delIfEquals(key, value) {
+      return (await client.eval(DEL_IF_EQUALS, 1, key, value)) === 1
+    },
+    async expireIfEquals(key, value, ttlMs) {
+      return (await client.eval(EXPIRE_IF_EQUALS, 1, key, value, String(Math.ceil(ttlMs)))) === 1
+    },
+    async addToSet(key, member, ttlMs) {
+      await client.multi().sadd(key, member).pexpire(key, Math.ceil(ttlMs)).exec()
+    },
+    async removeFromSet(key, member) {
+      await client.srem(key, member)
+    },
+    async setMembers(key) {
+      return client.smembers(key)
+    },
+    async increment(key, ttlMs) {
+      return Number(await client.eval(INCR_WITH_TTL, 1, key, String(Math.ceil(ttlMs))))
+    },
+    async close() {
+      try {
+        await client.quit()
+      } catch {
+        client.disconnect()
+      }
+    },
+  }
+}

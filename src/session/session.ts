@@ -1,0 +1,69 @@
+/** What a browser session holds: who the user is and a reference to a grant. Nothing in it is a token. */
+export interface BrokerSession {
+  sub: string
+  /** user claims for /bff/user (protocol claims removed) */
+  claims: Record<string, unknown>
+  grantId: string
+  /** opaque per-session value for the logout URL; never the cookie value */
+  logoutSid: string
+  /** the provider's `sid` claim, for back-channel logout */
+  providerSid?: string
+  /** epoch ms */
+  createdAt: number
+}
+
+declare module 'express-session' {
+  interface SessionData {
+    broker: BrokerSession
+  }
+}
+
+/** Protocol claims of an ID token that say nothing about the user. */
+const protocolClaims = new Set([
+  'iss', 'aud', 'exp', 'iat', 'nbf', 'nonce', 'at_hash', 'c_hash', 's_hash', 'azp', 'jti', 'sid', 'auth_time', 'acr', 'amr',
+])
+
+export function userClaims(...sources: Array<Readonly<Record<string, unknown>> | undefined>): Record<string, unknown> {
+  const claims: Record<string, unknown> = {}
+  for (const source of sources) {
+    if (!source) continue
+    for (const [k, v] of Object.entries(source)) {
+      if (!protocolClaims.has(k) && !(k in claims)) claims[k] = v
+    }
+  }
+  return claims
+}
+
+/** Reads a (possibly dotted) field such as `sub`, `userId` or `data.id`; numbers become strings. */
+export function readSubject(source: Readonly<Record<string, unknown>> | undefined, path: string): string | undefined {
+  let value: unknown = source
+  for (const part of path.split('.')) {
+    if (value === null || typeof value !== 'object') return undefined
+    value = (value as Record<string, unknown>)[part]
+  }
+  if (typeof value === 'string' && value.length > 0) return value
+  if (typeof value === 'number' && Number.isFinite(value)) return String(value)
+  return undefined
+}
+
+/** Epoch seconds at which the session ends if nothing else happens: the earlier of idle and absolute timeouts. */
+export function sessionExpiresAt(
+  session: Pick<BrokerSession, 'createdAt'>,
+  lastSeenMs: number,
+  timeouts: { idleTimeoutSeconds: number; absoluteTimeoutSeconds: number },
+): number {
+  const absolute = session.createdAt + timeouts.absoluteTimeoutSeconds * 1000
+  const idle = lastSeenMs + timeouts.idleTimeoutSeconds * 1000
+  return Math.floor(Math.min(absolute, idle) / 1000)
+}
+
+/** Remaining lifetime of a session record in seconds (the Redis TTL), never beyond the absolute timeout. */
+export function sessionTtlSeconds(
+  createdAt: number | undefined,
+  nowMs: number,
+  timeouts: { idleTimeoutSeconds: number; absoluteTimeoutSeconds: number },
+): number {
+  if (createdAt === undefined) return timeouts.idleTimeoutSeconds
+  const left = Math.floor((createdAt + timeouts.absoluteTimeoutSeconds * 1000 - nowMs) / 1000)
+  return Math.min(timeouts.idleTimeoutSeconds, left)
+}

@@ -1,0 +1,28 @@
+/**
+ * The key-value port under sessions, grants, login transactions, locks and caches. Two implementations:
+ * `redis-store.ts` (production, ioredis) and `memory-store.ts` (the demo without Redis). Both pass
+ * test/contract/store.contract.ts. Every write carries a TTL: nothing the broker writes lives forever.
+ */
+export interface KeyValueStore {
+  /** resolves when the store answers; rejects (quickly) otherwise */
+  ping(): Promise<void>
+  /** false while the connection is down: request paths answer 503 without waiting */
+  isAvailable(): boolean
+  get(key: string): Promise<string | undefined>
+  set(key: string, value: string, ttlMs: number): Promise<void>
+  /** SET NX PX: true when this call created the key */
+  setIfAbsent(key: string, value: string, ttlMs: number): Promise<boolean>
+  /** GETDEL: read and delete in one step (single-use values) */
+  take(key: string): Promise<string | undefined>
+  del(...keys: string[]): Promise<void>
+  /** deletes the key only while it still holds `value` (lock release without stealing another holder's lease) */
+  delIfEquals(key: string, value: string): Promise<boolean>
+  /** extends the TTL only while the key still holds `value` (lock lease renewal) */
+  expireIfEquals(key: string, value: string, ttlMs: number): Promise<boolean>
+  addToSet(key: string, member: string, ttlMs: number): Promise<void>
+  removeFromSet(key: string, member: string): Promise<void>
+  setMembers(key: string): Promise<string[]>
+  /** INCR with the TTL set on first increment (fixed-window counters) */
+  increment(key: string, ttlMs: number): Promise<number>
+  close(): Promise<void>
+}

@@ -1,0 +1,120 @@
+import { BffError, sessionExpired } from '../http/errors.js'
+import type { OAuthProvider, TokenSet } from '../oauth/provider.js'
+import { LogEvents } from '../observability/log-events.js'
+import type { Logger } from '../observability/logger.js'
+import type { Metrics } from '../observability/metrics.js'
+import type { Grant, GrantStore } from '../session/grant-store.js'
+import type { KeyValueStore } from '../session/store.js'
+import { tokenFor, type Audience, type CachedApiToken } from './audience.js'
+import type { Clock } from './clock.js'
+import { isExpired, needsRefresh } from './expiry.js'
+import { createRotationGrace } from './rotation-grace.js'
+
+export interface GrantRefresherDeps {
+  grants: GrantStore
+  store: KeyValueStore
+  provider: OAuthProvider
+  clock: Clock
+  prefix: string
+  refreshSkewSeconds: number
+  /** lifetime of a grant from its creation (the session's absolute timeout) */
+  grantTtlMs: number
+  logger: Logger
+  metrics: Metrics
+}
+
+/** The work done while holding a grant's lock: re-read, refresh when still stale, write back. */
+export interface GrantRefresher {
+  refresh(grantId: string, audience?: Audience): Promise<string>
+}
+
+export function createGrantRefresher(deps: GrantRefresherDeps): GrantRefresher {
+  const { grants, clock, logger, metrics } = deps
+  const grace = createRotationGrace({ store: deps.store, grants, prefix: deps.prefix })
+
+  async function callProvider(grant: Grant, refreshToken: string, audience?: Audience): Promise<TokenSet> {
+    const fields = { grantVersion: grant.version, route: audience?.path }
+    const options = audience ? { scope: audience.scope, resource: audience.resource } : undefined
+    try {
+      const answer = await deps.provider.refresh(refreshToken, options)
+      metrics.tokenRefreshes.inc({ outcome: 'success' })
+      const rotated = answer.refreshToken !== undefined && answer.refreshToken !== refreshToken
+      logger.info({ event: LogEvents.tokenRefreshed, ...fields, rotated }, 'token refreshed')
+      return answer
+    } catch (err) {
+      const code = err instanceof BffError ? err.code : 'server_error'
+      metrics.tokenRefreshes.inc({ outcome: code })
+      const detail = err instanceof BffError ? err.detail : undefined
+      logger.warn({ event: LogEvents.tokenRefreshFailed, ...fields, code, detail }, 'token refresh failed')
+      // RFC 6749 §5.2 invalid_grant: the refresh token is dead for good, and the grant goes with it (invariant 9)
+      if (code === 'session_expired') await grants.delete(grant.id)
+      throw err
+    }
+  }
+
+  /** Writes `next` unless the grant changed meanwhile; never replaces a newer version with an older one. */
+  async function save(next: Grant, base: Grant, usedRefreshToken: string): Promise<void> {
+    // recorded before the grant: should the grant write fail, readers answer 503 rather than replay the used token
+    if (next.tokens.refreshToken !== usedRefreshToken) await grace.record(usedRefreshToken, next.version)
+    const stored = await grants.get(base.id)
+    // logged out during the refresh: writing would bring the grant back to life
+    if (!stored) throw sessionExpired({ detail: 'grant removed during refresh' })
+    if (stored.version >= next.version) {
+      logger.warn({ event: LogEvents.tokenWriteSkipped, stored: stored.version, ours: next.version }, 'stale grant write skipped')
+      return
+    }
+    const ttlMs = Math.max(1000, next.createdAt + deps.grantTtlMs - clock.now())
+    await grants.put(next, ttlMs)
+  }
+
+  return {
+    async refresh(grantId, audience) {
+      const grant = await grace.readCurrent(grantId)
+      if (!grant) throw sessionExpired({ detail: 'grant not found' })
+      const current = tokenFor(grant, audience)
+      const now = clock.now()
+      // another request or instance refreshed while this one waited for the lock
+      if (current && !needsRefresh(current.expiresAt, now, deps.refreshSkewSeconds, current.expiresIn)) {
+        return current.accessToken
+      }
+      const refreshToken = grant.tokens.refreshToken
+      if (!refreshToken) {
+        if (current && !isExpired(current.expiresAt, now)) return current.accessToken
+        await grants.delete(grantId)
+        throw sessionExpired({ detail: audience ? 'no refresh token for a per-API token' : 'access token expired, no refresh token' })
+      }
+      const answer = await callProvider(grant, refreshToken, audience)
+      await save(nextGrant(grant, answer, audience), grant, refreshToken)
+      return answer.accessToken
+    },
+  }
+}
+
+function nextGrant(grant: Grant, answer: TokenSet, audience: Audience | undefined): Grant {
+  // RFC 6749 §6: the provider MAY issue a new refresh token; without one the one just used stays valid.
+  // A rotating provider may do so on a per-API refresh too: it becomes the grant's only refresh token.
+  const refreshToken = answer.refreshToken ?? grant.tokens.refreshToken
+  const version = grant.version + 1
+  if (audience) {
+    const apiToken: CachedApiToken = {
+      accessToken: answer.accessToken,
+      expiresAt: answer.expiresAt,
+      expiresIn: answer.expiresIn,
+    }
+    return {
+      ...grant,
+      version,
+      tokens: { ...grant.tokens, refreshToken },
+      apiTokens: { ...grant.apiTokens, [audience.path]: apiToken },
+    }
+  }
+  const tokens: TokenSet = {
+    ...answer,
+    refreshToken,
+    // OIDC Core §12.2: a refresh response may omit the ID token; the login's one is still the end-session hint
+    idToken: answer.idToken ?? grant.tokens.idToken,
+    idTokenClaims: answer.idTokenClaims ?? grant.tokens.idTokenClaims,
+    scope: answer.scope ?? grant.tokens.scope,
+  }
+  return { ...grant, version, tokens }
+}

@@ -1,0 +1,58 @@
+import type { ApiRoute } from '../config/types.js'
+import { BffError, sessionExpired } from '../http/errors.js'
+import type { BrokerSession } from '../session/session.js'
+import { audienceOf, tokenFor } from './audience.js'
+import { isExpired, needsRefresh } from './expiry.js'
+import { createGrantRefresher, type GrantRefresherDeps } from './grant-refresher.js'
+import { lockOptionsFor, withLock, type LockOptions } from './lock.js'
+import { createSingleFlight } from './single-flight.js'
+
+/**
+ * Fresh-or-refresh access tokens for a user session's grant. Throws BffErrors: session_expired (invalid_grant, or
+ * an expired token with no refresh token) or idp_unavailable (a transient refresh failure; the session is kept).
+ */
+export interface TokenManager {
+  accessTokenFor(session: BrokerSession, route?: ApiRoute): Promise<string>
+}
+
+export interface TokenManagerDeps extends GrantRefresherDeps {
+  /** the provider's token endpoint timeout; the refresh lock's lease and wait are derived from it (default 10 s) */
+  providerTimeoutMs?: number
+  /** explicit lock bounds, overriding the derived ones */
+  lock?: Partial<LockOptions>
+}
+
+/**
+ * One refresh per grant at a time, across every instance sharing the store (DESIGN.md invariant 10): single-flight
+ * in the process, then the grant's lock in the store; under the lock the grant is re-read, so a refresh another
+ * instance just finished is used rather than repeated. A fresh token costs one store read and one decryption.
+ */
+export function createTokenManager(deps: TokenManagerDeps): TokenManager {
+  const flights = createSingleFlight()
+  const refresher = createGrantRefresher(deps)
+  const lockOptions: LockOptions = { ...lockOptionsFor(deps.providerTimeoutMs ?? 10_000), ...deps.lock }
+
+  return {
+    async accessTokenFor(session, route) {
+      const grant = await deps.grants.get(session.grantId)
+      if (!grant) throw sessionExpired({ detail: 'grant not found' })
+      const audience = audienceOf(route)
+      const current = tokenFor(grant, audience)
+      if (current && !needsRefresh(current.expiresAt, deps.clock.now(), deps.refreshSkewSeconds, current.expiresIn)) {
+        return current.accessToken
+      }
+      const flightKey = audience ? `${grant.id}\n${audience.path}` : grant.id
+      const lockKey = `${deps.prefix}lock:grant:${grant.id}`
+      try {
+        return await flights.run(flightKey, () =>
+          withLock(deps.store, lockKey, () => refresher.refresh(grant.id, audience), lockOptions),
+        )
+      } catch (err) {
+        // invariant 9: the provider is out of reach, but the token is only inside the skew, not expired: serve it
+        const transient = err instanceof BffError && err.code === 'idp_unavailable'
+        if (transient && current && !isExpired(current.expiresAt, deps.clock.now())) return current.accessToken
+        throw err
+      }
+    },
+  }
+}

@@ -1,0 +1,118 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { createBrowser, login, startBrokerWithProvider, type TestBroker } from '../../support/start-app.js'
+import { completeProviderLogin, type Browser } from '../../support/browser.js'
+
+let broker: TestBroker
+let stop: () => Promise<void>
+
+beforeAll(async () => {
+  ;({ broker, stop } = await startBrokerWithProvider({ name: 'callback-errors' }))
+})
+afterAll(() => stop())
+
+const user = (b: Browser) => b.get(`${broker.origin}/bff/user`, { xhr: true, headers: { 'x-csrf': '1' } })
+
+/** Starts a login in `b` and returns the provider's redirect back (not yet followed). */
+async function pendingCallback(b: Browser): Promise<URL> {
+  const start = await b.get(`${broker.origin}/bff/login`)
+  return new URL(await completeProviderLogin(b, start.location!))
+}
+
+async function expectLoginFailed(b: Browser, url: string | URL) {
+  const res = await b.get(url, { site: 'cross-site' })
+  expect(res.status).toBe(400)
+  expect(res.headers['content-type']).toMatch(/text\/html/)
+  expect(res.body).toContain('login_failed')
+  expect(res.body).not.toMatch(/at \w+ \(|node_modules|Error:/)
+  expect(b.cookie(broker.origin, 'bff-session')).toBeUndefined()
+  expect((await user(b)).status).toBe(401)
+  return res
+}
+
+describe('bad input at the callback: a 4xx and no session left behind', () => {
+  it('when state is missing, then login_failed', async () => {
+    const b = createBrowser()
+    const cb = await pendingCallback(b)
+    cb.searchParams.delete('state')
+    await expectLoginFailed(b, cb)
+  })
+
+  it('when state is wrong, then login_failed', async () => {
+    const b = createBrowser()
+    const cb = await pendingCallback(b)
+    cb.searchParams.set('state', 'A'.repeat(43))
+    await expectLoginFailed(b, cb)
+  })
+
+  it('when a used state is replayed, then login_failed and the first session is unaffected', async () => {
+    const b = createBrowser()
+    const cb = await pendingCallback(b)
+    expect((await b.get(cb, { site: 'cross-site' })).status).toBe(302)
+    const fresh = createBrowser()
+    // same browser binding cookie, replayed URL
+    fresh.setCookie(broker.origin, `bff-login=${b.cookie(broker.origin, 'bff-login')}; Path=/`)
+    await expectLoginFailed(fresh, cb)
+    expect((await user(b)).status).toBe(200)
+  })
+
+  it('when the code is missing, then login_failed', async () => {
+    const b = createBrowser()
+    const cb = await pendingCallback(b)
+    cb.searchParams.delete('code')
+    await expectLoginFailed(b, cb)
+  })
+
+  it('when the provider answers error=access_denied, then login_failed naming the error', async () => {
+    const b = createBrowser()
+    const start = await b.get(`${broker.origin}/bff/login`)
+    const state = new URL(start.location!).searchParams.get('state')!
+    const res = await expectLoginFailed(b, `${broker.origin}/bff/callback?error=access_denied&state=${state}`)
+    expect(res.body).toContain('access_denied')
+  })
+
+  it("when a valid code from another browser's login arrives, then login_failed and that login still completes", async () => {
+    const victim = createBrowser()
+    const cb = await pendingCallback(victim)
+    const attacker = createBrowser()
+    await attacker.get(`${broker.origin}/bff/login`) // the attacker has a binding cookie of its own
+    await expectLoginFailed(attacker, cb)
+    const res = await victim.get(cb, { site: 'cross-site' })
+    expect(res.status).toBe(302)
+    expect((await user(victim)).status).toBe(200)
+  })
+
+  it('when the callback carries junk parameters, then a 4xx, never a 5xx or a stack trace', async () => {
+    const b = createBrowser()
+    const cb = await pendingCallback(b)
+    const junk = [
+      `${broker.origin}/bff/callback?state=${'x'.repeat(5000)}&code=y`,
+      `${broker.origin}/bff/callback?state[]=a&code=b`,
+      `${broker.origin}/bff/callback?state=%E0%A4%A&code=%00`,
+      `${cb.href}&code=second-code`,
+      `${broker.origin}/bff/callback?${cb.searchParams.toString().replace(/iss=[^&]+/, 'iss=https%3A%2F%2Fevil.example')}`,
+    ]
+    for (const url of junk) {
+      const res = await b.get(url, { site: 'cross-site' })
+      expect(res.status, url).toBeGreaterThanOrEqual(400)
+      expect(res.status, url).toBeLessThan(500)
+      expect(res.body).not.toMatch(/at \w+ \(|node_modules/)
+    }
+    expect((await user(b)).status).toBe(401)
+  })
+
+  it('when the callback fails, then the log has no code and no query string', async () => {
+    const b = createBrowser()
+    const cb = await pendingCallback(b)
+    cb.searchParams.set('state', 'B'.repeat(43))
+    await b.get(cb, { site: 'cross-site' })
+    const code = cb.searchParams.get('code')!
+    expect(broker.logs.join('\n')).not.toContain(code)
+  })
+
+  it('when the login completes, then the callback sets the session only after the code exchange', async () => {
+    const b = createBrowser()
+    const { res } = await login(b, broker)
+    expect(res.status).toBe(302)
+    expect(b.cookie(broker.origin, 'bff-session')).toMatch(/^s%3A/)
+  })
+})

@@ -1,0 +1,144 @@
+import type { IncomingMessage } from 'node:http'
+import { describe, expect, it } from 'vitest'
+import {
+  filterRawResponseHead,
+  filterRequestHeaders,
+  filterResponseHeaders,
+  forwardedHeaders,
+  forwardedInfo,
+  isReservedCookie,
+} from '../../../src/proxy/api-proxy.js'
+
+const names = (flat: string[]) => flat.filter((_, i) => i % 2 === 0).map((n) => n.toLowerCase())
+const policy = { reserved: ['bff-session', 'bff-login'] }
+
+describe('request header filtering', () => {
+  const raw = [
+    'Host', 'broker.example', 'Cookie', 'bff-session=abc', 'X-CSRF', '1', 'Authorization', 'Bearer stolen',
+    'Proxy-Authorization', 'Basic x', 'Connection', 'keep-alive, X-Secret-Hop', 'Keep-Alive', 'timeout=5',
+    'TE', 'trailers', 'Trailer', 'Expires', 'Transfer-Encoding', 'chunked', 'Upgrade', 'websocket',
+    'Proxy-Connection', 'keep-alive', 'X-Secret-Hop', 'hidden', 'X-Forwarded-For', '6.6.6.6',
+    'X-Forwarded-Proto', 'https', 'X-Forwarded-Host', 'evil.example', 'Forwarded', 'for=6.6.6.6', 'X-Real-IP', '6.6.6.6',
+    'Accept', 'application/json', 'Content-Type', 'application/json', 'Content-Length', '12', 'X-Trace', 'a', 'X-Trace', 'b',
+  ]
+
+  it('when a browser request is filtered, then credentials, hop-by-hop and client forwarding headers are gone', () => {
+    const out = filterRequestHeaders(raw, { csrfHeader: 'x-csrf', keepUpgrade: false })
+    expect(names(out)).toEqual(['accept', 'content-type', 'content-length', 'x-trace', 'x-trace'])
+    expect(out).toContain('b')
+  })
+
+  it('when a header is named in Connection, then it is not forwarded whatever its case', () => {
+    const out = filterRequestHeaders(['Connection', 'X-A , x-b', 'x-a', '1', 'X-B', '2', 'x-c', '3'], {
+      csrfHeader: 'x-csrf',
+      keepUpgrade: false,
+    })
+    expect(names(out)).toEqual(['x-c'])
+  })
+
+  it('when a WebSocket upgrade is filtered, then Connection: Upgrade and Upgrade stay and the rest is cleaned', () => {
+    const out = filterRequestHeaders(
+      ['Connection', 'Upgrade', 'Upgrade', 'websocket', 'Cookie', 'c=1', 'Sec-WebSocket-Key', 'k', 'X-CSRF', '1'],
+      { csrfHeader: 'x-csrf', keepUpgrade: true },
+    )
+    expect(out).toEqual(['connection', 'Upgrade', 'Upgrade', 'websocket', 'Sec-WebSocket-Key', 'k'])
+  })
+})
+
+describe('response header filtering', () => {
+  const headers = {
+    'content-type': 'application/json',
+    connection: 'close, x-upstream-hop',
+    'x-upstream-hop': '1',
+    'keep-alive': 'timeout=5',
+    'transfer-encoding': 'chunked',
+    'proxy-authenticate': 'Basic',
+    'access-control-allow-origin': '*',
+    'access-control-allow-credentials': 'true',
+    'www-authenticate': 'Bearer error="invalid_token"',
+    'set-cookie': ['theme=dark', 'bff-session=x', '__Host-bff-session=x', '__secure-BFF-Login=y', '=bff-session=z', 'noequals'],
+  }
+
+  it('when Set-Cookie is not passed, then every cookie and hop-by-hop header is dropped', () => {
+    const out = Object.fromEntries(filterResponseHeaders(headers, false, policy))
+    expect(out).toEqual({ 'content-type': 'application/json', 'www-authenticate': 'Bearer error="invalid_token"' })
+  })
+
+  it('when the route passes Set-Cookie, then only cookies not named like the broker cookies get through', () => {
+    const out = Object.fromEntries(filterResponseHeaders(headers, true, policy))
+    expect(out['set-cookie']).toEqual(['theme=dark'])
+  })
+
+  it.each([
+    ['bff-session=1; Path=/', true],
+    ['__Host-bff-session=1', true],
+    ['__Secure-bff-session=1', true],
+    ['__HOST-BFF-SESSION=1', true],
+    [' bff-session =1', true],
+    ['=bff-session=1', true],
+    ['bff-session', true],
+    ['bff-sessions=1', false],
+    ['my-bff-session=1', false],
+  ])('when the upstream sets %j, then reserved is %s', (line, reserved) => {
+    expect(isReservedCookie(line, policy)).toBe(reserved)
+  })
+
+  it('when an upgrade response head is filtered, then Set-Cookie goes and the handshake headers stay', () => {
+    const head = 'HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSet-Cookie: bff-session=x\r\nSet-Cookie: a=1'
+    expect(filterRawResponseHead(head, false, policy)).toBe(
+      'HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n',
+    )
+    expect(filterRawResponseHead(head, true, policy)).toContain('Set-Cookie: a=1\r\n\r\n')
+  })
+})
+
+const fakeReq = (headers: Record<string, string>, remoteAddress = '10.0.0.2', express?: object) =>
+  ({ headers, socket: { remoteAddress }, ...(express ? { app: {}, ...express } : {}) }) as unknown as IncomingMessage
+
+describe('forwarding headers', () => {
+  const spoofed = { host: 'broker.local:3000', 'x-forwarded-for': '6.6.6.6, 1.2.3.4', 'x-forwarded-proto': 'http', 'x-forwarded-host': 'evil.example' }
+  const publicUrl = new URL('https://app.example.com')
+
+  it('when no proxy is trusted, then client values are ignored and publicUrl gives proto and host', () => {
+    expect(forwardedInfo(fakeReq(spoofed), false, publicUrl)).toEqual({
+      chain: ['10.0.0.2'],
+      proto: 'https',
+      host: 'app.example.com',
+    })
+  })
+
+  it('when no proxy is trusted and there is no publicUrl, then the socket and Host header are used', () => {
+    expect(forwardedInfo(fakeReq(spoofed), 0)).toEqual({ chain: ['10.0.0.2'], proto: 'http', host: 'broker.local:3000' })
+  })
+
+  it('when every proxy is trusted on a raw request, then the incoming chain is kept and the peer appended', () => {
+    expect(forwardedInfo(fakeReq(spoofed), true, publicUrl)).toEqual({
+      chain: ['6.6.6.6', '1.2.3.4', '10.0.0.2'],
+      proto: 'http',
+      host: 'evil.example',
+    })
+  })
+
+  it('when one hop is trusted on a raw request, then only the last chain entry is kept', () => {
+    expect(forwardedInfo(fakeReq(spoofed), 1).chain).toEqual(['1.2.3.4', '10.0.0.2'])
+  })
+
+  it('when a subnet list is given with a raw request, then nothing from the client is trusted', () => {
+    expect(forwardedInfo(fakeReq(spoofed), 'loopback', publicUrl).chain).toEqual(['10.0.0.2'])
+  })
+
+  it('when the request is an express request, then express trust semantics decide', () => {
+    const req = fakeReq(spoofed, '127.0.0.1', { ips: ['1.2.3.4'], protocol: 'https', host: 'proxy.example' })
+    expect(forwardedInfo(req, 'loopback')).toEqual({ chain: ['1.2.3.4', '127.0.0.1'], proto: 'https', host: 'proxy.example' })
+  })
+
+  it('when headers are built, then X-Forwarded-* and Forwarded tell the same story and junk becomes unknown', () => {
+    const out = forwardedHeaders({ chain: ['1.2.3.4', 'x";proto=evil', '::1'], proto: 'https', host: 'app.example.com' })
+    expect(out).toEqual([
+      'x-forwarded-for', '1.2.3.4, unknown, ::1',
+      'x-forwarded-proto', 'https',
+      'x-forwarded-host', 'app.example.com',
+      'forwarded', 'for=1.2.3.4, for=unknown, for="[::1]";proto=https;host="app.example.com"',
+    ])
+  })
+})
