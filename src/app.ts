@@ -40,6 +40,8 @@ export interface AppDeps {
   logger: Logger
   metrics?: Metrics
   clock?: Clock
+  /** extra routes mounted after the broker's own and before the API proxy and the 404 (the demo page) */
+  extraRoutes?: (app: Express) => void
 }
 
 export interface BrokerApp {
@@ -154,6 +156,7 @@ export function createApp(deps: AppDeps): BrokerApp {
       logoutIdTokenHint: config.provider.logoutIdTokenHint,
     }),
   )
+  deps.extraRoutes?.(app)
   app.use(api.handler)
   app.use((_req, _res, next) => next(notFound()))
   // a Redis timeout or dropped connection anywhere in a request is a 503, never a 500 or an anonymous 401

@@ -1,7 +1,7 @@
 import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import type { Config } from './config/types.js'
-import { createApp, type BrokerApp } from './app.js'
+import { createApp, type AppDeps, type BrokerApp } from './app.js'
 import { createLogger, type Logger } from './observability/logger.js'
 import { LogEvents } from './observability/log-events.js'
 import { createRedisClient, createRedisStore, waitUntilReady, type RedisClient } from './session/redis-store.js'
@@ -24,7 +24,15 @@ export interface RunningBroker {
 /** Builds the real dependencies from a config and listens. Used by main.ts, the demo and tests. */
 export async function startBroker(
   config: Config,
-  opts: { logger?: Logger; provider?: OAuthProvider; host?: string; port?: number; allowInsecureHttp?: boolean } = {},
+  opts: {
+    logger?: Logger
+    provider?: OAuthProvider
+    host?: string
+    port?: number
+    allowInsecureHttp?: boolean
+    /** see AppDeps.extraRoutes (the demo page) */
+    extraRoutes?: AppDeps['extraRoutes']
+  } = {},
 ): Promise<RunningBroker> {
   const logger = opts.logger ?? createLogger({ level: config.logLevel })
   let redis: RedisClient | undefined
@@ -51,7 +59,7 @@ export async function startBroker(
   if (config.provider.passwordGrant) {
     logger.warn({ event: LogEvents.passwordGrantEnabled }, 'provider.passwordGrant is on: the resource owner password grant is deprecated (RFC 9700 §2.4)')
   }
-  const broker = createApp({ config, store, redis, provider, logger })
+  const broker = createApp({ config, store, redis, provider, logger, extraRoutes: opts.extraRoutes })
   const server = createServer({ headersTimeout: HEADERS_TIMEOUT_MS, requestTimeout: 0, connectionsCheckingInterval: 1000 }, broker.app)
   server.on('upgrade', broker.handleUpgrade)
   await new Promise<void>((resolve) => server.listen(opts.port ?? config.port, opts.host ?? '0.0.0.0', resolve))

@@ -4,7 +4,8 @@ import type { ProviderConfig } from '../config/types.js'
 import { BffError, idpUnavailable, notFound } from '../http/errors.js'
 import type { Logger } from '../observability/logger.js'
 import { LogEvents } from '../observability/log-events.js'
-import { basicCredentials, formToJson, normaliseTokenResponse, toTokenSet } from './dialects/wire.js'
+import { toTokenSet } from './dialects/wire.js'
+import { clientAuthFor, createWireFetch } from './dialects/wire-fetch.js'
 import { logoutTokenInvalid, translateOAuthError, type OAuthContext } from './errors.js'
 import type { LogoutTokenClaims, OAuthProvider, TokenRequestOptions, TokenSet } from './provider.js'
 
@@ -39,11 +40,12 @@ export function createOpenIdClientProvider(deps: OpenIdClientProviderDeps): OAut
   let loading: Promise<oidc.Configuration> | undefined
   let retryTimer: NodeJS.Timeout | undefined
   let stopped = false
+  let retrying = false
   let jwks: ReturnType<typeof createRemoteJWKSet> | undefined
 
   const tokenEndpoint = () => configuration?.serverMetadata().token_endpoint
-  const wireFetch = createWireFetch(baseFetch, config, tokenEndpoint)
-  const clientAuth = clientAuthFor(config)
+  const wireFetch = createWireFetch(baseFetch, config, tokenEndpoint) as oidc.CustomFetch
+  const clientAuth = clientAuthFor(config) as oidc.ClientAuth
 
   // explicit endpoints always win over discovered ones (DESIGN.md "Provider dialects")
   const explicitMetadata = (): Partial<oidc.ServerMetadata> => {
@@ -128,19 +130,26 @@ export function createOpenIdClientProvider(deps: OpenIdClientProviderDeps): OAut
       await ready()
     },
     startLoading() {
-      if (configuration || retryTimer || loading || stopped) return
+      if (configuration || retrying || stopped) return
+      retrying = true
       const attempt = (n: number) => {
-        load().catch((err: unknown) => {
-          const delayMs = Math.min(1000 * 2 ** n, maxRetryDelayMs)
-          const problem = fail(err, 'metadata')
-          logger.warn({ event: LogEvents.providerMetadataFailed, provider, detail: problem.detail, retryInMs: delayMs }, 'provider metadata not loaded')
-          if (stopped) return
-          retryTimer = setTimeout(() => {
-            retryTimer = undefined
-            attempt(n + 1)
-          }, delayMs)
-          retryTimer.unref()
-        })
+        load().then(
+          () => {
+            retrying = false
+          },
+          (err: unknown) => {
+            // 1 s, 2 s, 4 s … capped at 30 s: a provider that is down is not hammered, one that is back is found soon
+            const delayMs = Math.min(1000 * 2 ** n, maxRetryDelayMs)
+            const { detail } = translateOAuthError(err, 'metadata')
+            logger.warn({ event: LogEvents.providerMetadataFailed, provider, detail, retryInMs: delayMs }, 'provider metadata not loaded')
+            if (stopped) return
+            retryTimer = setTimeout(() => {
+              retryTimer = undefined
+              attempt(n + 1)
+            }, delayMs)
+            retryTimer.unref()
+          },
+        )
       }
       attempt(0)
     },
@@ -288,57 +297,4 @@ async function plainUserinfo(c: oidc.Configuration, url: URL, accessToken: strin
     throw Object.assign(new Error('identity endpoint answer is not a JSON object'), { code: 'OAUTH_INVALID_RESPONSE' })
   }
   return body as Record<string, unknown>
-}
-
-function clientAuthFor(config: ProviderConfig): oidc.ClientAuth {
-  switch (config.clientAuth) {
-    case 'client_secret_basic':
-      return (_as, _client, _body, headers) => {
-        headers.set('authorization', basicCredentials(config.clientId, config.clientSecret))
-      }
-    case 'client_secret_post':
-      return oidc.ClientSecretPost(config.clientSecret)
-    case 'client_secret_json':
-      // the credentials travel in the body; the fetch hook turns that body into JSON for the token endpoint
-      return (_as, _client, body) => {
-        body.set('client_id', config.clientId)
-        body.set('client_secret', config.clientSecret)
-      }
-  }
-}
-
-/**
- * The fetch hook: token endpoint requests become JSON for client_secret_json (Samsung Account), and token
- * endpoint answers are normalised (dialects/wire.ts) before openid-client checks them.
- */
-function createWireFetch(
-  baseFetch: typeof fetch,
-  config: ProviderConfig,
-  tokenEndpoint: () => string | undefined,
-): oidc.CustomFetch {
-  return async (url, options) => {
-    const endpoint = tokenEndpoint()
-    const isToken = endpoint !== undefined && new URL(endpoint).href === url
-    let init: RequestInit = options as RequestInit
-    if (isToken && config.clientAuth === 'client_secret_json' && options.body instanceof URLSearchParams) {
-      const headers = { ...options.headers, 'content-type': 'application/json' }
-      init = { ...init, body: formToJson(options.body), headers }
-    }
-    const res = await baseFetch(url, init)
-    if (!isToken || res.status !== 200) return res
-    const text = await res.text()
-    const headers = new Headers(res.headers)
-    headers.delete('content-length')
-    headers.delete('content-encoding')
-    let body = text
-    try {
-      const json: unknown = JSON.parse(text)
-      if (json && typeof json === 'object' && !Array.isArray(json)) {
-        body = JSON.stringify(normaliseTokenResponse(json as Record<string, unknown>))
-      }
-    } catch {
-      // not JSON: left as it is for openid-client to reject
-    }
-    return new Response(body, { status: res.status, statusText: res.statusText, headers })
-  }
 }

@@ -1,9 +1,9 @@
-import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http'
+import { STATUS_CODES, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http'
 import net from 'node:net'
 import type { Duplex } from 'node:stream'
 import tls from 'node:tls'
 import { Pool } from 'undici'
-import { type BffError, upstreamTimeout, upstreamUnavailable } from '../http/errors.js'
+import { type BffError, notFound, upstreamTimeout, upstreamUnavailable } from '../http/errors.js'
 import { LogEvents } from '../observability/log-events.js'
 import type { Logger } from '../observability/logger.js'
 import type { RouteMatch } from './upstreams.js'
@@ -77,7 +77,7 @@ export function createApiProxy(opts: ApiProxyOptions): ApiProxy {
       await poolFor(route.target).stream(
         {
           path: upstreamPath,
-          method: req.method as 'GET',
+          method: req.method ?? 'GET',
           headers: upstreamHeaders(req, token, false),
           body: hasBody(req) ? req : null,
           signal: controller.signal,
@@ -112,29 +112,36 @@ export function createApiProxy(opts: ApiProxyOptions): ApiProxy {
 
   function upgrade(req: IncomingMessage, socket: Duplex, head: Buffer, match: RouteMatch, token: string | undefined) {
     const { route, upstreamPath } = match
+    // the caller decides which routes tunnel; this only guards against a forgotten check
+    if (!route.websocket) return writeRawError(socket, notFound())
+    const upstream = connect(route.target)
+    let settled = false
+    let tunnelled = false
     const fail = (error: BffError, err: unknown) => {
+      if (settled) return
+      settled = true
+      clearTimeout(timer)
       logFailure(match, err, 'upgrade')
       writeRawError(socket, error)
       upstream.destroy()
     }
-    const upstream = connect(route.target)
+    const timer = setTimeout(() => fail(upstreamTimeout(), new Error('no upgrade response')), route.timeoutMs)
     tunnels.add(socket)
     socket.once('close', () => { tunnels.delete(socket); upstream.destroy() })
     socket.on('error', () => upstream.destroy())
-    const timer = setTimeout(() => fail(upstreamTimeout(), new Error('no upgrade response')), route.timeoutMs)
-    upstream.once('error', (err) => { clearTimeout(timer); fail(upstreamUnavailable(), err) })
+    upstream.on('error', (err) => fail(upstreamUnavailable(), err))
+    upstream.once('close', () => (tunnelled ? socket.destroy() : fail(upstreamUnavailable(), new Error('closed early'))))
     upstream.write(requestHead(req.method ?? 'GET', upstreamPath, route.target.host, upstreamHeaders(req, token, true)))
     if (head.length > 0) upstream.write(head)
     readResponseHead(upstream, (responseHead, rest) => {
+      if (settled) return
+      settled = tunnelled = true
       clearTimeout(timer)
-      // the tunnel now belongs to the client: later errors just close both ends
-      upstream.removeAllListeners('error')
-      upstream.on('error', () => socket.destroy())
+      // from here on the upstream's answer (101 or not) belongs to the client: errors just close both ends
       socket.write(filterRawResponseHead(responseHead, route.passSetCookie, cookiePolicy))
       if (rest.length > 0) socket.write(rest)
       upstream.pipe(socket)
       socket.pipe(upstream)
-      upstream.once('close', () => socket.destroy())
     })
   }
 
@@ -222,7 +229,7 @@ function writeRawError(socket: Duplex, error: BffError) {
   if (socket.destroyed) return
   const body = JSON.stringify({ error: error.code, message: error.message })
   socket.end(
-    `HTTP/1.1 ${error.status} ${error.status === 504 ? 'Gateway Timeout' : 'Bad Gateway'}\r\n` +
+    `HTTP/1.1 ${error.status} ${STATUS_CODES[error.status] ?? 'Error'}\r\n` +
       'content-type: application/json; charset=utf-8\r\ncache-control: no-store\r\n' +
       'x-content-type-options: nosniff\r\nconnection: close\r\n' +
       `content-length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,

@@ -60,7 +60,8 @@ export function createGrantRefresher(deps: GrantRefresherDeps): GrantRefresher {
     // logged out during the refresh: writing would bring the grant back to life
     if (!stored) throw sessionExpired({ detail: 'grant removed during refresh' })
     if (stored.version >= next.version) {
-      logger.warn({ event: LogEvents.tokenWriteSkipped, stored: stored.version, ours: next.version }, 'stale grant write skipped')
+      const fields = { event: LogEvents.tokenWriteSkipped, stored: stored.version, ours: next.version }
+      logger.warn(fields, 'stale grant write skipped')
       return
     }
     const ttlMs = Math.max(1000, next.createdAt + deps.grantTtlMs - clock.now())
@@ -81,7 +82,8 @@ export function createGrantRefresher(deps: GrantRefresherDeps): GrantRefresher {
       if (!refreshToken) {
         if (current && !isExpired(current.expiresAt, now)) return current.accessToken
         await grants.delete(grantId)
-        throw sessionExpired({ detail: audience ? 'no refresh token for a per-API token' : 'access token expired, no refresh token' })
+        const detail = audience ? 'no refresh token for a per-API token' : 'access token expired, no refresh token'
+        throw sessionExpired({ detail })
       }
       const answer = await callProvider(grant, refreshToken, audience)
       await save(nextGrant(grant, answer, audience), grant, refreshToken)

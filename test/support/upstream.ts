@@ -63,7 +63,7 @@ async function streamBytes(res: ServerResponse, n: number) {
   await pipeline(Readable.from(pattern(n), { objectMode: false }), res).catch(() => {})
 }
 
-async function handle(req: IncomingMessage, res: ServerResponse, record: UpstreamRequest) {
+async function handle(req: IncomingMessage, res: ServerResponse) {
   const url = new URL(req.url ?? '/', 'http://upstream')
   const [, first = '', arg = ''] = url.pathname.split('/')
   switch (first) {
@@ -120,7 +120,7 @@ export async function startUpstream(): Promise<Upstream> {
     requests.push(record)
     req.on('data', (chunk: Buffer) => { record.bodyLength += chunk.length })
     res.on('close', () => { if (!res.writableFinished) record.closedEarly = true })
-    handle(req, res, record).catch(() => res.destroy())
+    handle(req, res).catch(() => res.destroy())
   })
   server.on('connection', (socket) => { sockets.add(socket); socket.once('close', () => sockets.delete(socket)) })
   server.on('upgrade', (req: IncomingMessage, socket: Socket, head: Buffer) => {

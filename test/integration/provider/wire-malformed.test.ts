@@ -90,3 +90,38 @@ describe('malformed and failing token answers', () => {
     wire.problems.length = before
   })
 })
+
+describe('callback checks (openid-client does them; the adapter never skips one)', () => {
+  async function started(nonce?: string) {
+    const { provider } = sami()
+    const checks = loginChecks(nonce)
+    const url = await provider.authorizationUrl({ state: checks.state, codeChallenge: await calculateCodeChallenge(checks.codeVerifier), nonce, redirectUri })
+    return { provider, checks, callback: await wire.authorize(url) }
+  }
+
+  it('when the callback carries error=access_denied, then the login failed and no token request is sent', async () => {
+    const { provider, checks } = await started()
+    const before = wire.requests.length
+    const callback = new URL(`${redirectUri}?error=access_denied&state=${checks.state}`)
+    await expect(provider.exchangeCode(callback, checks, redirectUri)).rejects.toMatchObject({ status: 400, code: 'login_failed' })
+    expect(wire.requests.length).toBe(before)
+  })
+
+  it('when the state does not match, then the login failed', async () => {
+    const { provider, checks, callback } = await started()
+    await expect(provider.exchangeCode(callback, { ...checks, state: 'other' }, redirectUri)).rejects.toMatchObject({ code: 'login_failed' })
+  })
+
+  it('when a nonce was sent but no ID token comes back, then the login failed', async () => {
+    const { provider, checks, callback } = await started('n-1')
+    await expect(provider.exchangeCode(callback, checks, redirectUri)).rejects.toMatchObject({ code: 'login_failed' })
+  })
+
+  it('when the code verifier is not the challenged one, then the wire server refuses and the login failed', async () => {
+    const { provider, checks, callback } = await started()
+    const before = wire.problems.length
+    await expect(provider.exchangeCode(callback, { ...checks, codeVerifier: 'x'.repeat(43) }, redirectUri)).rejects.toMatchObject({ code: 'login_failed' })
+    expect(wire.problems.slice(before).join()).toMatch(/code_verifier/)
+    wire.problems.length = before
+  })
+})

@@ -1,0 +1,59 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { createBrowser, login, startBrokerWithProvider, type TestBroker } from '../../support/start-app.js'
+
+let broker: TestBroker
+let stop: () => Promise<void>
+beforeAll(async () => {
+  ;({ broker, stop } = await startBrokerWithProvider({ name: 'headers' }))
+})
+afterAll(() => stop())
+
+function expectHardened(headers: Record<string, string | string[]>, what: string) {
+  expect(headers['x-content-type-options'], what).toBe('nosniff')
+  expect(headers['referrer-policy'], what).toBe('no-referrer')
+  expect(headers['x-frame-options'], what).toBe('DENY')
+  expect(String(headers['content-security-policy']), what).toContain("frame-ancestors 'none'")
+  expect(headers['access-control-allow-origin'], what).toBeUndefined()
+  expect(headers['access-control-allow-credentials'], what).toBeUndefined()
+  expect(headers['x-powered-by'], what).toBeUndefined()
+  // http publicUrl: no HSTS (it would pin a plain-http dev origin)
+  expect(headers['strict-transport-security'], what).toBeUndefined()
+}
+
+describe('security headers on every response (invariant 12)', () => {
+  it('when any route answers, success or error, then nosniff, no-referrer and framing refused are set and no CORS grant is made', async () => {
+    const b = createBrowser()
+    const evil = { origin: 'https://evil.example' }
+    const responses = {
+      healthz: await b.get(`${broker.origin}/healthz`, { headers: evil }),
+      readyz: await b.get(`${broker.origin}/readyz`, { headers: evil }),
+      metrics: await b.get(`${broker.origin}/metrics`),
+      login: await b.get(`${broker.origin}/bff/login`),
+      badReturnTo: await b.get(`${broker.origin}/bff/login?returnTo=//evil.example`),
+      callbackError: await b.get(`${broker.origin}/bff/callback?state=nope`, { site: 'cross-site' }),
+      userNoSession: await b.get(`${broker.origin}/bff/user`, { xhr: true, headers: { 'x-csrf': '1', ...evil } }),
+      notFound: await b.get(`${broker.origin}/nothing-here`),
+    }
+    for (const [what, res] of Object.entries(responses)) expectHardened(res.headers, what)
+    await login(b, broker)
+    const me = await b.get(`${broker.origin}/bff/user`, { xhr: true, headers: { 'x-csrf': '1', ...evil } })
+    expect(me.status).toBe(200)
+    expectHardened(me.headers, 'user')
+  })
+
+  it('when a CORS preflight comes from another origin, then no CORS grant is made', async () => {
+    const res = await createBrowser().request(`${broker.origin}/bff/user`, {
+      method: 'OPTIONS',
+      headers: { origin: 'https://evil.example', 'access-control-request-method': 'GET', 'access-control-request-headers': 'x-csrf' },
+    })
+    expect(res.headers['access-control-allow-origin']).toBeUndefined()
+    expect(res.headers['access-control-allow-headers']).toBeUndefined()
+  })
+
+  it('when an error happens, then the answer has no stack trace', async () => {
+    const b = createBrowser()
+    const res = await b.get(`${broker.origin}/bff/login?returnTo=${encodeURIComponent('/\t/evil.example')}`)
+    expect(res.status).toBe(400)
+    expect(res.body).not.toMatch(/at \w+ \(|node_modules|\.ts:\d+/)
+  })
+})
