@@ -62,7 +62,20 @@ export async function startBroker(
   const broker = createApp({ config, store, redis, provider, logger, extraRoutes: opts.extraRoutes })
   const server = createServer({ headersTimeout: HEADERS_TIMEOUT_MS, requestTimeout: 0, connectionsCheckingInterval: 1000 }, broker.app)
   server.on('upgrade', broker.handleUpgrade)
-  await new Promise<void>((resolve) => server.listen(opts.port ?? config.port, opts.host ?? '0.0.0.0', resolve))
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject)
+      server.listen(opts.port ?? config.port, opts.host ?? '0.0.0.0', () => {
+        server.off('error', reject)
+        resolve()
+      })
+    })
+  } catch (err) {
+    // e.g. EADDRINUSE: release what was opened so the process can exit with a clear message
+    provider.stop()
+    await store.close()
+    throw err
+  }
   const { port } = server.address() as AddressInfo
   const url = `http://${opts.host ?? '127.0.0.1'}:${port}`
   logger.info({ event: LogEvents.listening, url, publicUrl: config.publicUrl.origin }, 'listening')
@@ -72,10 +85,13 @@ export async function startBroker(
     (stopping ??= (async () => {
       logger.info({ event: LogEvents.stopping }, 'stopping')
       const closed = new Promise<void>((resolve) => server.close(() => resolve()))
-      server.closeIdleConnections()
+      // close() lets go of the connections idle now; a keep-alive one whose request is still in flight goes idle
+      // later and would otherwise hold the exit back for keepAliveTimeout, so let go of those as they finish
+      const idle = setInterval(() => server.closeIdleConnections(), 100)
       // in-flight requests finish; a stuck one is cut after 25 s (a typical orchestrator grace period is 30 s)
       const deadline = setTimeout(() => server.closeAllConnections(), 25_000)
       await closed
+      clearInterval(idle)
       clearTimeout(deadline)
       await broker.close()
       provider.stop()

@@ -36,6 +36,7 @@ type ProviderClass = new (issuer: string, configuration: Record<string, unknown>
 const SCOPES = ['openid', 'offline_access', 'profile', 'email']
 
 export async function startDemoProvider(opts: DemoProviderOptions): Promise<DemoProvider> {
+  quietNotices()
   const specifier = 'oidc-provider'
   const { default: Provider } = (await import(specifier)) as { default: ProviderClass }
   const host = opts.host ?? '127.0.0.1'
@@ -47,7 +48,6 @@ export async function startDemoProvider(opts: DemoProviderOptions): Promise<Demo
     server.listen(opts.port ?? 0, host, () => resolve())
   })
   const issuer = `http://${host}:${(server.address() as AddressInfo).port}`
-  quietNotices()
   const provider = new Provider(issuer, configuration(opts))
   provider.use(demoLoginPage)
   provider.use(checkDemoPassword)

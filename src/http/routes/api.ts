@@ -72,7 +72,16 @@ export function createApiRoutes(deps: ApiRouteDeps) {
       if (!route.anonymous) await run([deps.requireSession], req, res)
       session = currentSession(req)
     }
-    const token = await tokenFor(route, session)
+    let token: string | undefined
+    try {
+      token = await tokenFor(route, session)
+    } catch (err) {
+      // the grant is gone (invalid_grant, or expired with no refresh token): the session goes with it
+      if (err instanceof BffError && err.code === 'session_expired' && req.session) {
+        await new Promise<void>((resolve) => req.session.destroy(() => resolve()))
+      }
+      throw err
+    }
     await deps.proxy.forward(req, res, match, token)
   }
 

@@ -107,12 +107,11 @@ describe('Redis down (invariant 8)', () => {
       const paused = Date.now()
 
       const me = await timed(() => user(b))
-      console.log('DEBUG', me.ms, broker.logs.slice(-8).join('\n'))
       expect(me.res.status).toBe(503)
       expect(JSON.parse(me.res.body)).toMatchObject({ error: 'session_store_unavailable' })
-      //expect(me.ms).toBeLessThan(3000)
+      expect(me.ms).toBeLessThan(3000)
       // it answered before Redis did: a timeout, not a hang until the pause ended
-      //expect(Date.now() - paused).toBeLessThan(4000)
+      expect(Date.now() - paused).toBeLessThan(4000)
 
       await eventually(async () => (await user(b)).status === 200, 8000)
       const after = await user(b)

@@ -1,0 +1,151 @@
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
+import { setTimeout as sleep } from 'node:timers/promises'
+import { createBrowser, login, startBrokerWithProvider, startTestBroker, type TestBroker } from '../../support/start-app.js'
+import type { Browser } from '../../support/browser.js'
+import type { RunningOidcProvider } from '../../support/oidc-provider.js'
+import { TEST_CLIENT_ID, TEST_CLIENT_SECRET } from '../../support/oidc-provider.js'
+import { startUpstream, type Upstream } from '../../support/upstream.js'
+import { readSessionGrant } from '../../support/grants.js'
+
+// access tokens live 4 s: the refresh skew (60 s) is capped at half the lifetime, so a token is refreshed after 2 s
+const ACCESS_TTL = 4
+let broker: TestBroker
+let idp: RunningOidcProvider
+let upstream: Upstream
+let stop: () => Promise<void>
+let idpDown = false
+
+/** openid-client's customFetch hook: the fault-injection point for "provider unreachable" (STYLE.md §7). */
+const providerFetch: typeof fetch = (input, init) => (idpDown ? Promise.reject(new TypeError('fetch failed')) : fetch(input, init))
+
+beforeAll(async () => {
+  upstream = await startUpstream()
+  ;({ broker, idp, stop } = await startBrokerWithProvider({
+    name: 'refresh',
+    providerFetch,
+    idp: { accessTokenTtlSeconds: ACCESS_TTL, rotateRefreshToken: true },
+    config: { apis: [{ path: '/api/orders', target: `${upstream.url}/echo`, token: 'user' }] },
+  }))
+})
+afterAll(async () => {
+  await stop()
+  await upstream.stop()
+})
+beforeEach(() => {
+  idpDown = false
+})
+
+const api = (b: Browser, origin = broker.origin) => b.get(`${origin}/api/orders/1`, { xhr: true, headers: { 'x-csrf': '1' } })
+const bearer = () => upstream.requests.at(-1)!.headers.authorization
+const untilStale = () => sleep((ACCESS_TTL / 2) * 1000 + 300)
+
+describe('refresh (invariants 9 and 10)', () => {
+  it('when the access token is inside the skew, then the next call refreshes it once and the upstream gets the new token', async () => {
+    const b = createBrowser()
+    await login(b, broker)
+    expect((await api(b)).status).toBe(200)
+    const first = bearer()
+    const before = idp.counts.refreshTokenGrants
+    await untilStale()
+    expect((await api(b)).status).toBe(200)
+    expect(bearer()).not.toBe(first)
+    expect(idp.counts.refreshTokenGrants - before).toBe(1)
+    // the rotated refresh token replaced the old one in the single grant record
+    const { grant } = await readSessionGrant(broker, b)
+    expect(`Bearer ${grant!.tokens.accessToken}`).toBe(bearer())
+    expect((await api(b)).status).toBe(200)
+    expect(idp.counts.refreshTokenGrants - before).toBe(1)
+  })
+
+  it('when 50 concurrent calls of one session find the token expiring, then all 50 succeed with exactly one refresh', async () => {
+    const b = createBrowser()
+    await login(b, broker)
+    await untilStale()
+    const before = idp.counts.refreshTokenGrants
+    const errorsBefore = idp.counts.grantErrors
+    const results = await Promise.all(Array.from({ length: 50 }, () => api(b)))
+    expect(results.map((r) => r.status)).toEqual(Array(50).fill(200))
+    expect(idp.counts.refreshTokenGrants - before).toBe(1)
+    expect(idp.counts.grantErrors).toBe(errorsBefore)
+    expect(new Set(upstream.requests.slice(-50).map((r) => r.headers.authorization)).size).toBe(1)
+  })
+
+  it('when two broker instances share Redis and 50 concurrent calls are split across them, then exactly one refresh happens', async () => {
+    const second = await startTestBroker({
+      name: 'refresh-second',
+      issuer: idp.issuer,
+      config: {
+        apis: [{ path: '/api/orders', target: `${upstream.url}/echo`, token: 'user' }],
+        redis: { url: broker.redisUrl, keyPrefix: broker.prefix },
+      },
+    })
+    try {
+      const b = createBrowser()
+      await login(b, broker)
+      b.setCookie(second.origin, `bff-session=${b.cookie(broker.origin, 'bff-session')}; Path=/`)
+      expect((await api(b, second.origin)).status).toBe(200)
+      await untilStale()
+      const before = idp.counts.refreshTokenGrants
+      const results = await Promise.all(Array.from({ length: 50 }, (_, i) => api(b, i % 2 ? second.origin : broker.origin)))
+      expect(results.map((r) => r.status)).toEqual(Array(50).fill(200))
+      expect(idp.counts.refreshTokenGrants - before).toBe(1)
+      expect(new Set(upstream.requests.slice(-50).map((r) => r.headers.authorization)).size).toBe(1)
+    } finally {
+      await second.stop()
+    }
+  })
+
+  it('when the refresh token was revoked, then the proxy answers 401 session_expired, the upstream is not called and the session is gone', async () => {
+    const b = createBrowser()
+    await login(b, broker)
+    const { grant, sessionId } = await readSessionGrant(broker, b)
+    // revoke at the provider directly (RFC 7009), as an admin or another logout would
+    const res = await fetch(new URL('/token/revocation', idp.issuer), {
+      method: 'POST',
+      headers: { authorization: `Basic ${Buffer.from(`${TEST_CLIENT_ID}:${TEST_CLIENT_SECRET}`).toString('base64')}`, 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ token: grant!.tokens.refreshToken!, token_type_hint: 'refresh_token' }),
+    })
+    expect(res.status).toBe(200)
+    await untilStale()
+    const calls = upstream.requests.length
+    const out = await api(b)
+    expect(out.status).toBe(401)
+    expect(JSON.parse(out.body).error).toBe('session_expired')
+    expect(upstream.requests.length).toBe(calls)
+    expect(b.cookie(broker.origin, 'bff-session')).toBeUndefined()
+    const { Redis } = await import('ioredis')
+    const redis = new Redis(broker.redisUrl)
+    expect(await redis.exists(`${broker.prefix}sess:${sessionId}`, `${broker.prefix}grant:${grant!.id}`)).toBe(0)
+    redis.disconnect()
+  })
+
+  it('when the provider is down and the access token is still valid, then calls keep working', async () => {
+    const b = createBrowser()
+    await login(b, broker)
+    idpDown = true
+    expect((await api(b)).status).toBe(200)
+  })
+
+  it('when the provider is down and the token is expired, then 503 idp_unavailable, the session is kept, and it works again once the provider is back', async () => {
+    const b = createBrowser()
+    await login(b, broker)
+    await sleep(ACCESS_TTL * 1000 + 300)
+    idpDown = true
+    const calls = upstream.requests.length
+    const res = await api(b)
+    expect(res.status).toBe(503)
+    expect(JSON.parse(res.body).error).toBe('idp_unavailable')
+    expect(upstream.requests.length).toBe(calls)
+    expect((await b.get(`${broker.origin}/bff/user`, { xhr: true, headers: { 'x-csrf': '1' } })).status).toBe(200)
+    idpDown = false
+    expect((await api(b)).status).toBe(200)
+  })
+
+  it('when the access token is only inside the skew and the refresh fails transiently, then the still-valid token is used', async () => {
+    const b = createBrowser()
+    await login(b, broker)
+    await untilStale()
+    idpDown = true
+    expect((await api(b)).status).toBe(200)
+  })
+})

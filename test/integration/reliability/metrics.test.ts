@@ -1,0 +1,98 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { createBrowser, login, startBrokerWithProvider, type TestBroker } from '../../support/start-app.js'
+import { TEST_CLIENT_SECRET } from '../../support/oidc-provider.js'
+import { startUpstream, type Upstream } from '../../support/upstream.js'
+
+// /metrics is what an operator scrapes (DESIGN.md "operator"): Prometheus text, request counts by route, login
+// outcomes, process metrics, and never a secret.
+
+let broker: TestBroker
+let upstream: Upstream
+let stop: () => Promise<void>
+
+beforeAll(async () => {
+  upstream = await startUpstream()
+  ;({ broker, stop } = await startBrokerWithProvider({
+    name: 'metrics',
+    config: { apis: [{ path: '/api/echo', target: `${upstream.url}/echo`, token: 'user' }] },
+  }))
+})
+afterAll(async () => {
+  await stop?.()
+  await upstream?.stop()
+})
+
+interface Sample {
+  name: string
+  labels: Record<string, string>
+  value: number
+}
+
+/** The samples of the Prometheus text format (comments skipped). */
+function samples(text: string): Sample[] {
+  return text
+    .split('\n')
+    .filter((line) => line && !line.startsWith('#'))
+    .map((line) => {
+      const match = /^([a-zA-Z_:][\w:]*)(?:\{(.*)\})? (\S+)/.exec(line)
+      if (!match) throw new Error(`not a Prometheus sample line: ${line}`)
+      const labels: Record<string, string> = {}
+      for (const [, key = '', value = ''] of (match[2] ?? '').matchAll(/(\w+)="((?:[^"\\]|\\.)*)"/g)) labels[key] = value
+      return { name: match[1] ?? '', labels, value: Number(match[3]) }
+    })
+}
+
+const find = (all: Sample[], name: string, labels: Record<string, string>) =>
+  all.find((s) => s.name === name && Object.entries(labels).every(([k, v]) => s.labels[k] === v))
+
+describe('/metrics', () => {
+  it('when requests and a login happened, then /metrics is Prometheus text with counts by route, login outcomes and process metrics, and holds no secret', async () => {
+    const b = createBrowser()
+    for (let i = 0; i < 3; i++) expect((await b.get(`${broker.origin}/healthz`, { xhr: true })).status).toBe(200)
+    expect((await b.get(`${broker.origin}/bff/user`, { xhr: true, headers: { 'x-csrf': '1' } })).status).toBe(401)
+    const loginCookie = (await b.get(`${broker.origin}/bff/login`)).headers['set-cookie']
+    const { callbackUrl, res } = await login(b, broker)
+    expect(res.status).toBe(302)
+    const api = await b.get(`${broker.origin}/api/echo/items`, { xhr: true, headers: { 'x-csrf': '1' } })
+    expect(api.status).toBe(200)
+
+    const scrape = await createBrowser().get(`${broker.origin}/metrics`, { xhr: true })
+    expect(scrape.status).toBe(200)
+    expect(scrape.headers['content-type']).toMatch(/^text\/plain; version=0\.0\.4/)
+    expect(scrape.body).toContain('# TYPE bff_http_requests_total counter')
+    const all = samples(scrape.body)
+
+    expect(find(all, 'bff_http_requests_total', { route: 'healthz', method: 'GET', status: '200' })?.value).toBeGreaterThanOrEqual(3)
+    expect(find(all, 'bff_http_requests_total', { route: 'user', method: 'GET', status: '401' })?.value).toBe(1)
+    expect(find(all, 'bff_http_requests_total', { route: 'callback', method: 'GET', status: '302' })?.value).toBe(1)
+    expect(find(all, 'bff_http_requests_total', { route: '/api/echo', method: 'GET', status: '200' })?.value).toBe(1)
+    // routes are a closed set: no raw path (ids, query strings) becomes a label value
+    const routes = new Set(all.filter((s) => s.name === 'bff_http_requests_total').map((s) => s.labels.route))
+    expect([...routes].filter((r) => r?.includes('items') || r?.includes('?'))).toEqual([])
+    expect(find(all, 'bff_http_request_duration_seconds_count', { route: 'healthz' })?.value).toBeGreaterThanOrEqual(3)
+
+    expect(find(all, 'bff_logins_total', { outcome: 'success' })?.value).toBe(1)
+
+    expect(find(all, 'bff_process_cpu_seconds_total', {})?.value).toBeGreaterThan(0)
+    expect(find(all, 'bff_process_resident_memory_bytes', {}) ?? find(all, 'bff_nodejs_heap_size_used_bytes', {})).toBeDefined()
+
+    // no secret of any kind: tokens the upstream received, cookies, the authorization code and state, the client secret
+    const bearer = String(upstream.requests.at(-1)?.headers.authorization ?? '')
+    expect(bearer).toMatch(/^Bearer \S{20,}/)
+    const callback = new URL(callbackUrl)
+    const secrets = [
+      bearer.slice('Bearer '.length),
+      b.cookie(broker.origin, 'bff-session'),
+      b.cookie(broker.origin, 'bff-login'),
+      String(loginCookie ?? '').split(';')[0]?.split('=')[1],
+      callback.searchParams.get('code'),
+      callback.searchParams.get('state'),
+      TEST_CLIENT_SECRET,
+    ]
+    for (const secret of secrets) {
+      expect(secret).toBeTruthy()
+      expect(scrape.body).not.toContain(secret!)
+      expect(scrape.body).not.toContain(decodeURIComponent(secret!))
+    }
+  })
+})
