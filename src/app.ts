@@ -21,6 +21,7 @@ import { createRequireSession, requireLoadedSession } from './http/middleware/re
 import { createSessionLifecycle } from './http/session-lifecycle.js'
 import { createLoginRoute } from './http/routes/login.js'
 import { createCallbackRoute } from './http/routes/callback.js'
+import { createPasswordLoginRoute, passwordBodyLimit, scrubBodyErrors } from './http/routes/password-login.js'
 import { createSessionInfoRoute } from './http/routes/session-info.js'
 import { createLogoutRoute } from './http/routes/logout.js'
 import { createBackchannelLogoutRoute } from './http/routes/backchannel-logout.js'
@@ -148,6 +149,20 @@ export function createApp(deps: AppDeps): BrokerApp {
     ...withSession,
     createCallbackRoute({ provider, transactions, sessions, logger, metrics, redirectUri, loginCookie, publicUrl: config.publicUrl, basePath: base }),
   )
+  // the legacy password grant (RFC 9700 §2.4): the route exists only when the operator turned it on, else 404
+  if (config.provider.passwordGrant) {
+    app.post(
+      `${base}/login/password`,
+      ...withSession,
+      requireCsrfHeader,
+      express.json({ limit: passwordBodyLimit }),
+      express.urlencoded({ extended: false, limit: passwordBodyLimit }),
+      scrubBodyErrors,
+      createPasswordLoginRoute({
+        provider, sessions, store, prefix, logger, metrics, now, basePath: base, timeouts: config.session,
+      }),
+    )
+  }
   app.get(
     `${base}/user`,
     ...withSession,

@@ -1,10 +1,17 @@
-import { readFileSync } from 'node:fs'
+import { existsSync, readFileSync } from 'node:fs'
 import type { Express } from 'express'
 
 // The demo page, served by the broker itself so that it is same-origin with /bff and /api: the SPA pattern
 // the broker is for. Plain files, no inline script, so a strict CSP holds.
 
-const file = (name: string) => readFileSync(new URL(`./public/${name}`, import.meta.url))
+// tsc does not copy the page into dist/: a build run as `node dist/main.js` reads it from src/ beside it
+const folder = [new URL('./public/', import.meta.url), new URL('../../src/demo/public/', import.meta.url)].find((dir) =>
+  existsSync(new URL('index.html', dir)),
+)
+const file = (name: string) => {
+  if (!folder) throw new Error('the demo page (src/demo/public) is missing')
+  return readFileSync(new URL(name, folder))
+}
 
 const assets: Record<string, { body: Buffer; type: string }> = {
   '/': { body: file('index.html'), type: 'text/html; charset=utf-8' },

@@ -111,9 +111,14 @@ function toBff(problem: Problem, context: OAuthContext, cause: Error): BffError 
   switch (context) {
     // at login every non-transient failure is the user's "login failed" (a clear 4xx, DESIGN.md /bff/callback)
     case 'callback':
-    case 'password':
     case 'userinfo':
       return loginFailed(o)
+    // RFC 6749 §5.2: invalid_grant on the password grant means the credentials; 401 with one message for "no such
+    // user" and "wrong password", so the answer does not tell which usernames exist
+    case 'password':
+      return problem.kind === 'invalid_grant'
+        ? new BffError(401, 'login_failed', { ...o, message: 'Wrong username or password.' })
+        : loginFailed(o)
     // RFC 6749 §5.2: only invalid_grant says the refresh token is dead; anything else keeps the session (502)
     case 'refresh':
       return problem.kind === 'invalid_grant' ? sessionExpired(o) : badGateway(o.detail, cause)

@@ -1,20 +1,22 @@
 import { mkdirSync } from 'node:fs'
 import { Writable } from 'node:stream'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import type { Browser, BrowserContext, Page, Request, Response } from 'playwright-core'
+import type { Browser, BrowserContext, Page } from 'playwright-core'
 import { startDemoStack, type DemoStack } from '../../src/demo/stack.js'
 import { createLogger } from '../../src/observability/logger.js'
 import { chromiumAvailable, CHROMIUM_PATH, launchChromium } from '../support/chromium.js'
 import { keysWithPrefix, redisUrl, uniquePrefix } from '../support/redis.js'
 import { startCrossSitePage, type CrossSitePage } from './cross-site.js'
 import { grantsInRedis } from './tokens.js'
+import { recordTraffic, type SeenResponse, type SentRequest } from './traffic.js'
 
 // The demo itself (provider, API, broker and page from src/demo) driven through a real headless Chromium, with the
 // default SameSite=Strict session cookie. The broker is on `localhost`, the provider on 127.0.0.1: another site, so
 // the provider's redirect back is a cross-site navigation, as with any real identity provider.
 
 const SHOTS = 'test-results/e2e'
-const seen: Array<{ url: string; status: number; headers: string; body: string }> = []
+let seen: SeenResponse[] = []
+let sent: SentRequest[] = []
 const logs: string[] = []
 let stack: DemoStack
 let browser: Browser
@@ -23,21 +25,6 @@ let page: Page
 let attacker: CrossSitePage
 
 const shot = (p: Page, name: string) => p.screenshot({ path: `${SHOTS}/${name}.png`, fullPage: true })
-
-// every response the browser received, bodies included, to search for tokens afterwards
-async function record(res: Response) {
-  const body = await res.text().catch(() => '')
-  const headers = await res.allHeaders().catch(() => ({}))
-  seen.push({ url: res.url(), status: res.status(), headers: JSON.stringify(headers), body })
-}
-
-// which requests to the broker carried the session cookie (Playwright's allHeaders include the Cookie header)
-const sent: Array<{ url: string; navigation: boolean; session: boolean }> = []
-async function recordCookie(req: Request) {
-  const cookie = (await req.allHeaders().catch(() => ({}) as Record<string, string>)).cookie ?? ''
-  const session = cookie.split('; ').some((c) => c.startsWith(`${stack.config.session.cookieName}=`))
-  sent.push({ url: req.url(), navigation: req.isNavigationRequest(), session })
-}
 
 const broker = (path: string) => `${stack.url}${path}`
 const fetchFromPage = (p: Page, path: string, headers: Record<string, string> = { 'X-CSRF': '1' }) =>
@@ -58,8 +45,9 @@ describe('demo journey in headless Chromium', () => {
     attacker = await startCrossSitePage('127.0.0.2')
     browser = await launchChromium()
     context = await browser.newContext({ viewport: { width: 390, height: 844 } })
-    context.on('response', (res) => void record(res))
-    context.on('request', (req) => void recordCookie(req))
+    const traffic = recordTraffic(context, stack.config.session.cookieName)
+    seen = traffic.responses
+    sent = traffic.requests
     page = await context.newPage()
   })
 
@@ -78,6 +66,12 @@ describe('demo journey in headless Chromium', () => {
     await page.waitForURL((url) => url.origin === stack.idp.issuer)
     await expect.poll(() => page.textContent('#demo-users')).toContain('alice')
     await shot(page, '02-provider-login')
+    // only the demo users, with their passwords, get in
+    await page.getByLabel('Login').fill('alice')
+    await page.getByLabel('Password').fill('not-alice')
+    await page.getByRole('button', { name: 'Sign-in' }).click()
+    await expect.poll(() => page.textContent('#login-error')).toContain('Wrong login or password')
+    await page.getByRole('link', { name: 'Try again' }).click()
     await page.getByLabel('Login').fill('alice')
     await page.getByLabel('Password').fill('alice')
     await page.getByRole('button', { name: 'Sign-in' }).click()
@@ -94,6 +88,7 @@ describe('demo journey in headless Chromium', () => {
     expect((await firstApi).status()).toBe(200)
     await expect.poll(() => page.textContent('#api-answer')).toContain('"sub": "alice"')
     expect(await page.textContent('#status')).toBe('Logged in as alice.')
+    expect(await page.textContent('#user-expires')).not.toContain('1970')
     expect(seen.slice(landed).filter((r) => r.url.startsWith(stack.url) && r.status >= 400)).toEqual([])
     // the SameSite=Strict pitfall, as Chromium has it: the landing navigation ends a redirect chain that began on the
     // provider's site, so it arrives without the session cookie; the page's own fetches are same-site and carry it.
@@ -123,6 +118,7 @@ describe('demo journey in headless Chromium', () => {
     const [grant] = await grantsInRedis(stack.config.redis.url!.href, stack.config.redis.keyPrefix, stack.tokenKeys)
     const { accessToken, refreshToken, idToken } = grant!.tokens
     expect(refreshToken).toBeTruthy()
+    expect(idToken).toBeTruthy()
     expect(stack.api.requests.at(-1)?.authorization).toBe(`Bearer ${accessToken}`)
     const tokens = [accessToken, refreshToken!, idToken!]
 

@@ -77,7 +77,8 @@ async function loadUser() {
   $('user-name').textContent = user.name ?? user.sub
   $('user-sub').textContent = user.sub
   $('user-email').textContent = user.email ?? '(none)'
-  $('user-expires').textContent = user.sessionExpiresAt ? new Date(user.sessionExpiresAt).toLocaleString() : '(unknown)'
+  // epoch seconds, as in a JWT's exp
+  $('user-expires').textContent = user.sessionExpiresAt ? new Date(user.sessionExpiresAt * 1000).toLocaleString() : '(unknown)'
   $('logout').dataset.url = user.logoutUrl
   show('logged-in')
   $('status').textContent = `Logged in as ${user.sub}.`

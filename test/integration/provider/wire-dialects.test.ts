@@ -149,7 +149,7 @@ describe('breakout wire format', () => {
   it('when the password is wrong, then the login failed', async () => {
     wire = await startWireServer('breakout', creds)
     const { provider } = makeProvider(dialectConfig('breakout', wire.url, { ...creds, passwordGrant: true }))
-    await expect(provider.password('admin@break-out.org', 'nope')).rejects.toMatchObject({ code: 'login_failed', status: 400 })
+    await expect(provider.password('admin@break-out.org', 'nope')).rejects.toMatchObject({ code: 'login_failed', status: 401 })
   })
 
   it('when the password grant is off, then password() refuses without calling the provider', async () => {

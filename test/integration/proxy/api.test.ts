@@ -55,7 +55,7 @@ describe('API proxy through a logged-in session', () => {
   it('when the CSRF header is missing, then 403 csrf_failed and the upstream is never called (invariant 6)', async () => {
     const b = createBrowser()
     await login(b, broker)
-    for (const headers of [{}, { 'x-csrf': '0' }, { 'x-csrf': 'true' }]) {
+    for (const headers of [{}, { 'x-csrf': '0' }, { 'x-csrf': 'true' }] as Record<string, string>[]) {
       const res = await api(b, '/api/orders/1', headers)
       expect(res.status).toBe(403)
       expect(JSON.parse(res.body).error).toBe('csrf_failed')

@@ -23,7 +23,7 @@ export interface WireAnswer {
 
 export type TokenFault =
   | 'no_access_token' | 'not_json' | 'html_error_page' | 'status_500' | 'unknown_token_type'
-  | 'expires_in_string' | 'invalid_grant' | 'bearer_capitalised'
+  | 'expires_in_string' | 'expires_in_not_a_number' | 'invalid_grant' | 'bearer_capitalised'
 
 export interface WireServerOptions {
   clientId?: string
@@ -83,6 +83,8 @@ const faults: Record<TokenFault, WireAnswer> = {
   status_500: { status: 500, body: { error: 'server_error' } },
   unknown_token_type: { status: 200, body: { ...documentedOk, token_type: 'mac' } },
   expires_in_string: { status: 200, body: { ...documentedOk, expires_in: '3600' } },
+  // a numeric string is normalised (wire.ts); this one cannot be, and must be refused
+  expires_in_not_a_number: { status: 200, body: { ...documentedOk, expires_in: 'one hour' } },
   invalid_grant: { status: 400, body: { error: 'invalid_grant', error_description: 'revoked' } },
   bearer_capitalised: { status: 200, body: { ...documentedOk, token_type: 'Bearer' } },
 }

@@ -17,8 +17,14 @@ describe('translateOAuthError', () => {
     expect(e).toMatchObject({ status: 401, code: 'session_expired' })
   })
 
-  it.each(['callback', 'password'] as const)('when %s gets invalid_grant, then the login failed', (ctx) => {
-    expect(translateOAuthError(bodyError('invalid_grant'), ctx)).toMatchObject({ status: 400, code: 'login_failed' })
+  it('when the callback gets invalid_grant, then the login failed', () => {
+    expect(translateOAuthError(bodyError('invalid_grant'), 'callback')).toMatchObject({ status: 400, code: 'login_failed' })
+  })
+
+  it('when the password grant gets invalid_grant, then 401 login_failed with one message for any wrong credentials', () => {
+    expect(translateOAuthError(bodyError('invalid_grant'), 'password')).toMatchObject({
+      status: 401, code: 'login_failed', message: 'Wrong username or password.',
+    })
   })
 
   it('when the callback holds error=access_denied, then the login failed', () => {

@@ -1,0 +1,45 @@
+import { serveChild } from '../lib/ipc.js'
+import { startBroker } from '../../src/server.js'
+import { testConfig } from '../../test/support/start-app.js'
+
+// Arm D of bench/proxy-overhead.ts, and each broker instance of bench/refresh-storm.ts: the real broker
+// (startBroker from src/server.ts, the test configuration) at the production log level, with one API route.
+// BENCH_BROKER holds the options as JSON (see BrokerChildOptions).
+
+export interface BrokerChildOptions {
+  port: number
+  /** defaults to http://127.0.0.1:<port>; instances behind one load balancer share one */
+  publicUrl?: string
+  issuer: string
+  redisUrl: string
+  /** Redis key prefix: instances sharing sessions share it */
+  keyPrefix: string
+  upstreamUrl: string
+  logLevel?: string
+  refreshSkewSeconds?: number
+}
+
+export interface BrokerChildInfo {
+  url: string
+  cookieName: string
+}
+
+const opts = JSON.parse(process.env.BENCH_BROKER ?? '{}') as BrokerChildOptions
+
+await serveChild<BrokerChildInfo>(async () => {
+  const config = testConfig({
+    name: 'bench',
+    port: opts.port,
+    issuer: opts.issuer,
+    redisUrl: opts.redisUrl,
+    config: {
+      logLevel: opts.logLevel ?? 'info',
+      ...(opts.publicUrl ? { publicUrl: opts.publicUrl } : {}),
+      redis: { keyPrefix: opts.keyPrefix },
+      ...(opts.refreshSkewSeconds !== undefined ? { tokens: { refreshSkewSeconds: opts.refreshSkewSeconds } } : {}),
+      apis: [{ path: '/api', target: opts.upstreamUrl, token: 'user' }],
+    },
+  })
+  const broker = await startBroker(config, { host: '127.0.0.1', port: opts.port, allowInsecureHttp: true })
+  return { info: { url: broker.url, cookieName: config.session.cookieName }, stop: () => broker.stop() }
+})

@@ -1,0 +1,56 @@
+import { createHash } from 'node:crypto'
+import type { KeyValueStore } from '../session/store.js'
+
+/** At most `limit` hits per `windowMs` for one key (a client IP, a username …). */
+export interface WindowLimit {
+  /** part of the store key and of the log line; never the counted value */
+  name: string
+  limit: number
+  windowMs: number
+}
+
+export type RateLimitVerdict =
+  | { limited: false }
+  | { limited: true; name: string; retryAfterSeconds: number }
+
+export interface RateLimiter {
+  /** counts one hit for each (limit, key) pair; limited when any count is over its limit */
+  hit(hits: ReadonlyArray<{ limit: WindowLimit; key: string }>): Promise<RateLimitVerdict>
+}
+
+/** The counted value as it appears in store keys and logs: a username is personal data, so only its hash. */
+export const hashKey = (value: string) => createHash('sha256').update(value).digest('base64url').slice(0, 32)
+
+// a little beyond the window's end, so an instance whose clock runs slightly behind still finds the counter
+const clockSlackMs = 2000
+
+/**
+ * Fixed windows aligned on the clock (window n covers [n·w, (n+1)·w)), counted with INCR in the shared store:
+ * every instance counts into the same key, so a limit holds however many instances share the Redis. Each counter
+ * expires with its window (nothing the broker writes lives forever), and Retry-After (RFC 9110 §10.2.3) is the
+ * time left in it.
+ */
+export function createRateLimiter(deps: { store: KeyValueStore; prefix: string; now: () => number }): RateLimiter {
+  return {
+    async hit(hits) {
+      const now = deps.now()
+      const counted = await Promise.all(
+        hits.map(async ({ limit, key }) => {
+          const window = Math.floor(now / limit.windowMs)
+          const endsAt = (window + 1) * limit.windowMs
+          const storeKey = `${deps.prefix}rl:${limit.name}:${window}:${hashKey(key)}`
+          const count = await deps.store.increment(storeKey, endsAt - now + clockSlackMs)
+          return { limit, endsAt, over: count > limit.limit }
+        }),
+      )
+      const over = counted.filter((c) => c.over)
+      if (over.length === 0) return { limited: false }
+      const last = over.reduce((a, b) => (b.endsAt > a.endsAt ? b : a))
+      return {
+        limited: true,
+        name: over.map((c) => c.limit.name).join('+'),
+        retryAfterSeconds: Math.max(1, Math.ceil((last.endsAt - now) / 1000)),
+      }
+    },
+  }
+}
