@@ -1,4 +1,11 @@
+import { readFileSync, writeFileSync } from 'node:fs'
 import { configReference } from './docs.js'
 
-// npx tsx src/config/print-docs.ts > docs/config-reference.md
-process.stdout.write(configReference())
+// npx tsx src/config/print-docs.ts: writes docs/config-reference.md and the table between the markers in README.md
+const reference = configReference()
+writeFileSync('docs/config-reference.md', reference)
+const readme = readFileSync('README.md', 'utf8')
+const start = '<!-- config-reference:start -->'
+const end = '<!-- config-reference:end -->'
+const table = reference.slice(reference.indexOf('| key |'))
+writeFileSync('README.md', readme.replace(new RegExp(`${start}[\\s\\S]*${end}`), `${start}\n${table.trimEnd()}\n${end}`))

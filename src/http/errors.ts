@@ -124,7 +124,7 @@ export function createErrorHandler(deps: {
     log(
       {
         event: LogEvents.requestFailed,
-        code: error.code,
+        error: error.code,
         status: error.status,
         detail: error.detail,
         err: error.cause instanceof Error ? { name: error.cause.name, message: error.cause.message } : undefined,

@@ -34,7 +34,7 @@ export function createCallbackRoute(deps: CallbackRouteDeps): RequestHandler {
     } catch (err) {
       const error = toBffError(err)
       deps.metrics.loginOutcomes.inc({ outcome: error.code })
-      deps.logger.warn({ event: LogEvents.loginFailed, code: error.code, detail: error.detail }, 'login failed')
+      deps.logger.warn({ event: LogEvents.loginFailed, error: error.code, detail: error.detail }, 'login failed')
       throw error
     }
   }

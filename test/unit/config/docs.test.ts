@@ -25,3 +25,11 @@ describe('configReference', () => {
     expect(committed).toBe(configReference())
   })
 })
+
+describe('README config reference', () => {
+  it('when the schema changes, then the table in README.md is regenerated to match', () => {
+    const readme = readFileSync(new URL('../../../README.md', import.meta.url), 'utf8')
+    const reference = configReference()
+    expect(readme).toContain(reference.slice(reference.indexOf('| key |')).trimEnd())
+  })
+})
