@@ -98,14 +98,7 @@ export function createApp(deps: AppDeps): BrokerApp {
   // fail fast while Redis is down (invariant 8) instead of waiting on a dead connection
   const storeGuard: RequestHandler = (_req, _res, next) =>
     next(store.isAvailable() ? undefined : storeUnavailable({ detail: 'store not connected' }))
-  // express-session (unset: 'destroy') deletes the session at the response's end when it failed to load: a Redis
-  // timeout would log the user out and hold the 503 for a second timeout. Forgetting the id keeps the session.
-  const loadSession: RequestHandler = (req, res, next) =>
-    httpSession.middleware(req, res, (err?: unknown) => {
-      if (err) req.sessionID = ''
-      next(err)
-    })
-  const withSession: RequestHandler[] = [storeGuard, loadSession, requireLoadedSession]
+  const withSession: RequestHandler[] = [storeGuard, httpSession.middleware, requireLoadedSession]
   const requireSession = createRequireSession({ httpSession, absoluteTimeoutSeconds: config.session.absoluteTimeoutSeconds, now })
   const api = createApiRoutes({ routeTable, proxy, tokenManager, clientCredentials, withSession, requireSession, publicUrl: config.publicUrl, httpSession, logger })
 
@@ -141,7 +134,6 @@ export function createApp(deps: AppDeps): BrokerApp {
       publicUrl: config.publicUrl,
       allowedReturnOrigins: config.allowedReturnOrigins,
       openid: config.provider.scopes.includes('openid'),
-      pkce: config.provider.pkce,
     }),
   )
   app.get(

@@ -71,16 +71,33 @@ export function createHttpSession(deps: {
   })
   const forwardedProto = config.secure ? 'https' : 'http'
   const sessionKey = (id: string) => `${deps.prefix}sess:${id}`
+  let touchedSecond = 0
+  const touchedThisSecond = new Set<string>()
   return {
     store,
     middleware(req, res, next) {
       // express-session only sets a Secure cookie on a request it believes is https; publicUrl is the truth here
       req.headers['x-forwarded-proto'] = forwardedProto
-      return middleware(req, res, next)
+      return middleware(req, res, (err?: unknown) => {
+        // express-session (unset: 'destroy') deletes a session that failed to load at the response's end: a Redis
+        // timeout would log the user out and hold the 503 for a second timeout. Forgetting the id keeps the session.
+        if (err) req.sessionID = ''
+        next(err)
+      })
     },
     touch(sessionId, createdAt) {
       if (!deps.redis) return
-      const ttl = sessionTtlSeconds(createdAt, now(), timeouts)
+      // at most one EXPIRE per session per clock second: EXPIRE counts whole seconds, so a second one within the
+      // same second would set the same deadline; a page's burst of API calls costs one Redis write, not one each
+      const at = now()
+      const second = Math.floor(at / 1000)
+      if (second !== touchedSecond) {
+        touchedSecond = second
+        touchedThisSecond.clear()
+      }
+      if (touchedThisSecond.has(sessionId)) return
+      touchedThisSecond.add(sessionId)
+      const ttl = sessionTtlSeconds(createdAt, at, timeouts)
       if (ttl > 0) deps.redis.expire(sessionKey(sessionId), ttl).catch(() => undefined)
     },
     async load(cookieHeader) {

@@ -16,7 +16,6 @@ export interface LoginRouteDeps {
   redirectUri: string
   allowedReturnOrigins: readonly string[]
   openid: boolean
-  pkce: boolean
   loginCookie: { name: string; secure: boolean }
   now: () => number
 }
