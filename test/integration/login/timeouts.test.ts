@@ -8,7 +8,7 @@ let stop: () => Promise<void>
 beforeAll(async () => {
   ;({ broker, stop } = await startBrokerWithProvider({
     name: 'timeouts',
-    config: { session: { idleTimeoutSeconds: 2, absoluteTimeoutSeconds: 5 } },
+    config: { session: { idleTimeoutSeconds: 3, absoluteTimeoutSeconds: 7 } },
   }))
 })
 afterAll(() => stop())
@@ -20,7 +20,7 @@ describe('idle and absolute session timeouts', () => {
     const b = createBrowser()
     await login(b, broker)
     expect((await user(b)).status).toBe(200)
-    await sleep(3000)
+    await sleep(4200)
     expect((await user(b)).status).toBe(401)
   })
 
@@ -28,11 +28,16 @@ describe('idle and absolute session timeouts', () => {
     const b = createBrowser()
     await login(b, broker)
     const started = Date.now()
-    while (Date.now() - started < 4000) {
+    // used every 0.5 s for longer than the idle timeout (3 s): still alive
+    while (Date.now() - started < 5000) {
       expect((await user(b)).status).toBe(200)
-      await sleep(800)
+      await sleep(500)
     }
-    await sleep(Math.max(0, 5200 - (Date.now() - started)))
+    // the absolute timeout (7 s) ends it whatever the activity
+    while (Date.now() - started < 7300) {
+      await user(b)
+      await sleep(500)
+    }
     const res = await user(b)
     expect(res.status).toBe(401)
   })
