@@ -72,7 +72,7 @@ export function createPasswordLoginRoute(deps: PasswordLoginRouteDeps): RequestH
     } catch (err) {
       const error = toBffError(err)
       deps.metrics.loginOutcomes.inc({ outcome: error.code })
-      deps.logger.warn({ event: LogEvents.loginFailed, grant: 'password', code: error.code, detail: error.detail }, 'login failed')
+      deps.logger.warn({ event: LogEvents.loginFailed, grant: 'password', error: error.code, detail: error.detail }, 'login failed')
       throw error
     }
     deps.metrics.loginOutcomes.inc({ outcome: 'success' })
