@@ -104,17 +104,20 @@ function configuration(opts: DemoProviderOptions): Record<string, unknown> {
     },
     // oidc-provider 9 refuses outgoing requests to loopback (an SSRF guard passed as its own dispatcher);
     // back-channel logout to the broker on 127.0.0.1 needs the default one
-    fetch: (url: string, init: RequestInit & { dispatcher?: unknown }) => {
-      const { dispatcher: _ssrfGuard, ...rest } = init
-      return fetch(url, rest)
-    },
+    fetch: loopbackFetch,
   }
+}
+
+/** oidc-provider's `fetch` option without its SSRF-guard dispatcher, so it may call back to 127.0.0.1. */
+export function loopbackFetch(url: string, init: RequestInit & { dispatcher?: unknown }): Promise<Response> {
+  const { dispatcher: _ssrfGuard, ...rest } = init
+  return fetch(url, rest)
 }
 
 // oidc-provider warns through console about what a development provider is (dev keys, in-memory adapter,
 // devInteractions), some of it on first use: all true and intended here, and noise around the URL the demo prints
 let quieted = false
-function quietNotices(): void {
+export function quietNotices(): void {
   if (quieted) return
   quieted = true
   for (const level of ['warn', 'info'] as const) {

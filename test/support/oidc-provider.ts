@@ -2,6 +2,7 @@ import { EventEmitter } from 'node:events'
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { parse as parseQuery } from 'node:querystring'
+import { loopbackFetch, quietNotices } from '../../src/demo/provider.js'
 
 // A real oidc-provider v9 on loopback, configured per test file like oidc-provider's own
 // `<feature>.config.js`. oidc-provider ships no type declarations, so it is loaded through a
@@ -111,7 +112,7 @@ const zeroCounts = (): ProviderCounts => ({
 })
 
 export async function startOidcProvider(options: OidcProviderOptions = {}): Promise<RunningOidcProvider> {
-  quietOidcProviderNotices()
+  quietNotices()
   const specifier = 'oidc-provider'
   const { default: Provider, errors } = (await import(specifier)) as OidcProviderModule
 
@@ -193,10 +194,7 @@ function configuration(options: OidcProviderOptions, InvalidTarget: new (d?: str
     },
     // oidc-provider 9 refuses outgoing requests to loopback (SSRF guard) by passing its own
     // dispatcher; back-channel logout to the broker on 127.0.0.1 needs the default one.
-    fetch: (url: string, init: RequestInit & { dispatcher?: unknown }) => {
-      const { dispatcher: _ssrfGuard, ...rest } = init
-      return fetch(url, rest)
-    },
+    fetch: loopbackFetch,
   }
 }
 
@@ -284,18 +282,3 @@ const checkDevLoginPassword: KoaMiddleware = async (ctx, next) => {
   return next()
 }
 
-let quieted = false
-
-// oidc-provider prints development warnings (dev keys, in-memory adapter, devInteractions,
-// unsupported Node 20 runtime) through console; they are expected here and drown test output.
-function quietOidcProviderNotices(): void {
-  if (quieted) return
-  quieted = true
-  for (const level of ['warn', 'info'] as const) {
-    const original = console[level].bind(console)
-    console[level] = (...args: unknown[]) => {
-      if (typeof args[0] === 'string' && /^(\x1b\[[\d;]*m)?oidc-provider (WARNING|NOTICE):/.test(args[0])) return
-      original(...args)
-    }
-  }
-}
