@@ -29,14 +29,31 @@ export interface GrantStore {
   delete(id: string): Promise<void>
 }
 
+const maxOpened = 10_000
+
 export function createGrantStore(deps: { store: KeyValueStore; keyRing: KeyRing; prefix: string }): GrantStore {
   const key = (id: string) => `${deps.prefix}grant:${id}`
+  // The hot path reads the same sealed record on every API call: the last plaintext opened per grant is kept
+  // and reused while Redis returns the very same ciphertext (any write changes it: fresh data key and IV).
+  // Bounded; emptied when full. Each caller still gets its own parsed object.
+  const opened = new Map<string, { sealed: string; plaintext: string }>()
+  const open = (id: string, sealed: string) => {
+    const hit = opened.get(id)
+    if (hit?.sealed === sealed) return hit.plaintext
+    const plaintext = deps.keyRing.open(sealed, `grant:${id}`)
+    if (opened.size >= maxOpened) opened.clear()
+    opened.set(id, { sealed, plaintext })
+    return plaintext
+  }
   return {
     async get(id) {
       const sealed = await deps.store.get(key(id))
-      if (!sealed) return undefined
+      if (!sealed) {
+        opened.delete(id)
+        return undefined
+      }
       try {
-        return JSON.parse(deps.keyRing.open(sealed, `grant:${id}`)) as Grant
+        return JSON.parse(open(id, sealed)) as Grant
       } catch {
         // a record sealed with a key no longer in the ring (or tampered with) is as good as absent
         return undefined
@@ -46,6 +63,7 @@ export function createGrantStore(deps: { store: KeyValueStore; keyRing: KeyRing;
       await deps.store.set(key(grant.id), deps.keyRing.seal(JSON.stringify(grant), `grant:${grant.id}`), ttlMs)
     },
     async delete(id) {
+      opened.delete(id)
       await deps.store.del(key(id))
     },
   }
