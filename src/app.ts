@@ -1,5 +1,5 @@
 import express, { type ErrorRequestHandler, type Express, type RequestHandler } from 'express'
-import type { IncomingMessage } from 'node:http'
+import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { Duplex } from 'node:stream'
 import type { Config } from './config/types.js'
 import type { OAuthProvider } from './oauth/provider.js'
@@ -14,8 +14,8 @@ import type { Logger } from './observability/logger.js'
 import { createMetrics, type Metrics } from './observability/metrics.js'
 import { createMetricsRoute, createReadyz, healthz } from './observability/health.js'
 import { createErrorHandler, notFound, storeUnavailable } from './http/errors.js'
-import { securityHeaders } from './http/security-headers.js'
-import { createRequestContext } from './http/middleware/request-context.js'
+import { createSecurityHeaders } from './http/security-headers.js'
+import { createRequestContext, createRequestTracker } from './http/middleware/request-context.js'
 import { requireCsrfHeader } from './http/middleware/csrf.js'
 import { createRequireSession, requireLoadedSession } from './http/middleware/require-session.js'
 import { createSessionLifecycle } from './http/session-lifecycle.js'
@@ -47,6 +47,8 @@ export interface AppDeps {
 
 export interface BrokerApp {
   app: Express
+  /** the request listener: the API fast path, then express */
+  handle(req: IncomingMessage, res: ServerResponse): void
   metrics: Metrics
   /** attach to the HTTP server's 'upgrade' event (WebSocket API routes) */
   handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void
@@ -100,7 +102,15 @@ export function createApp(deps: AppDeps): BrokerApp {
     next(store.isAvailable() ? undefined : storeUnavailable({ detail: 'store not connected' }))
   const withSession: RequestHandler[] = [storeGuard, httpSession.middleware, requireLoadedSession]
   const requireSession = createRequireSession({ httpSession, absoluteTimeoutSeconds: config.session.absoluteTimeoutSeconds, now })
-  const api = createApiRoutes({ routeTable, proxy, tokenManager, clientCredentials, withSession, requireSession, publicUrl: config.publicUrl, httpSession, logger })
+  const securityHeaders = createSecurityHeaders({ https: config.publicUrl.protocol === 'https:' })
+  const track = createRequestTracker({ logger, metrics })
+  const errors = { logger, sessionCookieName: config.session.cookieName, cookieSecure: config.session.secure }
+  const api = createApiRoutes({
+    routeTable, proxy, tokenManager, clientCredentials, httpSession, grants, store, clock, securityHeaders, track, errors,
+    absoluteTimeoutSeconds: config.session.absoluteTimeoutSeconds,
+    publicUrl: config.publicUrl,
+    isStoreError: isStoreUnavailableError,
+  })
 
   const isApiPath = (path: string) =>
     path === `${base}/user` || path.startsWith(`${base}/login/`) || path === `${base}/backchannel-logout` ||
@@ -115,8 +125,8 @@ export function createApp(deps: AppDeps): BrokerApp {
   app.disable('x-powered-by')
   app.set('trust proxy', config.trustProxy)
   app.set('query parser', 'simple')
-  app.use(createRequestContext({ logger, metrics, routeOf }))
-  app.use(securityHeaders({ https: config.publicUrl.protocol === 'https:' }))
+  app.use(createRequestContext({ track, routeOf }))
+  app.use(securityHeaders.middleware)
   app.get('/healthz', healthz)
   app.get('/readyz', createReadyz({ store, provider }))
   app.get('/metrics', createMetricsRoute(metrics))
@@ -177,11 +187,17 @@ export function createApp(deps: AppDeps): BrokerApp {
   app.use((_req, _res, next) => next(notFound()))
   // a Redis timeout or dropped connection anywhere in a request is a 503, never a 500 or an anonymous 401
   app.use(((err, _req, _res, next) => next(isStoreUnavailableError(err) ? storeUnavailable({ cause: err }) : err)) as ErrorRequestHandler)
-  app.use(createErrorHandler({ logger, isApiPath, sessionCookieName: config.session.cookieName, cookieSecure: config.session.secure }))
+  app.use(createErrorHandler({ ...errors, isApiPath }))
 
+  // API routes skip express on the hot path, except when trustProxy names subnets: express's proxy-addr rules then
+  // decide what X-Forwarded-For holds (see proxy/api-proxy.ts forwardedInfo)
+  const rawApi = typeof config.trustProxy !== 'string'
   return {
     app,
     metrics,
+    handle(req, res) {
+      if (!rawApi || !api.handle(req, res)) app(req, res)
+    },
     handleUpgrade: api.handleUpgrade,
     async close() {
       await proxy.close()

@@ -60,7 +60,7 @@ export async function startBroker(
     logger.warn({ event: LogEvents.passwordGrantEnabled }, 'provider.passwordGrant is on: the resource owner password grant is deprecated (RFC 9700 §2.4)')
   }
   const broker = createApp({ config, store, redis, provider, logger, extraRoutes: opts.extraRoutes })
-  const server = createServer({ headersTimeout: HEADERS_TIMEOUT_MS, requestTimeout: 0, connectionsCheckingInterval: 1000 }, broker.app)
+  const server = createServer({ headersTimeout: HEADERS_TIMEOUT_MS, requestTimeout: 0, connectionsCheckingInterval: 1000 }, broker.handle)
   server.on('upgrade', broker.handleUpgrade)
   try {
     await new Promise<void>((resolve, reject) => {

@@ -35,7 +35,7 @@ function sessionKey(cookie: string | undefined): string | undefined {
 
 await serveChild(async () => {
   const pool = new Pool(upstream.origin, { connections: null })
-  const redis = mode === 'floor' ? new Redis(process.env.BENCH_REDIS ?? '', { enableOfflineQueue: false }) : undefined
+  const redis = mode === 'floor' ? new Redis(process.env.BENCH_REDIS ?? '', { enableOfflineQueue: false, enableAutoPipelining: true }) : undefined
   if (redis) {
     await new Promise<void>((resolve) => redis.once('ready', () => resolve()))
     // the blob the floor reads on each request: as many bytes as the broker's session record plus sealed grant

@@ -1,4 +1,5 @@
-import type { ErrorRequestHandler, Request, Response } from 'express'
+import type { IncomingMessage, ServerResponse } from 'node:http'
+import type { ErrorRequestHandler } from 'express'
 import type { Logger } from '../observability/logger.js'
 import { LogEvents } from '../observability/log-events.js'
 
@@ -85,61 +86,67 @@ export function toBffError(err: unknown): BffError {
 }
 
 /** A browser navigation (HTML wanted) gets a plain page; XHR/fetch and API routes get JSON. */
-export function wantsHtml(req: Request): boolean {
-  if (req.get('sec-fetch-mode') === 'navigate') return true
-  const accept = req.get('accept') ?? ''
-  return accept.includes('text/html')
+export function wantsHtml(req: IncomingMessage): boolean {
+  if (req.headers['sec-fetch-mode'] === 'navigate') return true
+  return (req.headers.accept ?? '').includes('text/html')
 }
 
 const escapeHtml = (s: string) =>
   s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`)
 
-export function sendError(req: Request, res: Response, error: BffError, opts: { html?: boolean } = {}) {
-  const message = error.expose || error.status >= 500 ? error.message : defaultMessages[error.code]
-  res.status(error.status)
-  res.set('Cache-Control', 'no-store')
-  if (error.status === 401) res.set('WWW-Authenticate', 'Cookie realm="bff"')
-  if (opts.html ?? wantsHtml(req)) {
-    res.type('html').send(
-      `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>${error.status} ${error.code}</title></head>` +
-        `<body><h1>${escapeHtml(error.code)}</h1><p>${escapeHtml(message)}</p>` +
-        `<p><a href="/">Back to the application</a></p></body></html>`,
-    )
-    return
-  }
-  res.json({ error: error.code, message })
-}
-
-/** The one error handler (STYLE.md §5). Clears the session cookie on session_expired. */
-export function createErrorHandler(deps: {
+export interface ErrorWriterOptions {
   logger: Logger
   sessionCookieName: string
   cookieSecure: boolean
-  /** routes whose errors are always JSON (API prefixes, /bff/user …) */
-  isApiPath: (path: string) => boolean
-}): ErrorRequestHandler {
-  return (err, req, res, _next) => {
-    const error = toBffError(err)
-    const log = error.expose ? deps.logger.warn.bind(deps.logger) : deps.logger.error.bind(deps.logger)
-    log(
-      {
-        event: LogEvents.requestFailed,
-        error: error.code,
-        status: error.status,
-        detail: error.detail,
-        err: error.cause instanceof Error ? { name: error.cause.name, message: error.cause.message } : undefined,
-        method: req.method,
-        path: req.path,
-      },
-      error.code,
-    )
-    if (res.headersSent) {
-      res.destroy()
-      return
-    }
-    if (error.code === 'session_expired') {
-      res.clearCookie(deps.sessionCookieName, { path: '/', httpOnly: true, secure: deps.cookieSecure })
-    }
-    sendError(req, res, error, { html: deps.isApiPath(req.path) ? false : wantsHtml(req) })
+}
+
+/**
+ * Logs a failure and writes its answer with node's own API, so the express error handler and the API fast path
+ * (which runs without express) answer alike: `{error, message}` JSON or a plain page, no stack, no detail.
+ */
+export function writeError(req: IncomingMessage, res: ServerResponse, err: unknown, html: boolean, opts: ErrorWriterOptions) {
+  const error = toBffError(err)
+  const log = error.expose ? opts.logger.warn.bind(opts.logger) : opts.logger.error.bind(opts.logger)
+  log(
+    {
+      event: LogEvents.requestFailed,
+      error: error.code,
+      status: error.status,
+      detail: error.detail,
+      err: error.cause instanceof Error ? { name: error.cause.name, message: error.cause.message } : undefined,
+      method: req.method,
+      path: (req.url ?? '').split('?')[0],
+    },
+    error.code,
+  )
+  if (res.headersSent) {
+    res.destroy()
+    return
   }
+  const message = error.expose || error.status >= 500 ? error.message : defaultMessages[error.code]
+  res.statusCode = error.status
+  res.setHeader('Cache-Control', 'no-store')
+  if (error.status === 401) res.setHeader('WWW-Authenticate', 'Cookie realm="bff"')
+  if (error.code === 'session_expired') {
+    const secure = opts.cookieSecure ? '; Secure' : ''
+    res.appendHeader('Set-Cookie', `${opts.sessionCookieName}=; Path=/; Expires=Thu, 01 Jan 1970 00:00:00 GMT; HttpOnly${secure}`)
+  }
+  const body = html
+    ? `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>${error.status} ${error.code}</title></head>` +
+      `<body><h1>${escapeHtml(error.code)}</h1><p>${escapeHtml(message)}</p>` +
+      `<p><a href="/">Back to the application</a></p></body></html>`
+    : JSON.stringify({ error: error.code, message })
+  res.setHeader('Content-Type', html ? 'text/html; charset=utf-8' : 'application/json; charset=utf-8')
+  res.setHeader('Content-Length', Buffer.byteLength(body))
+  res.end(body)
+}
+
+/** The one error handler (STYLE.md §5). Clears the session cookie on session_expired. */
+export function createErrorHandler(
+  deps: ErrorWriterOptions & {
+    /** routes whose errors are always JSON (API prefixes, /bff/user …) */
+    isApiPath: (path: string) => boolean
+  },
+): ErrorRequestHandler {
+  return (err, req, res, _next) => writeError(req, res, err, !deps.isApiPath(req.path) && wantsHtml(req), deps)
 }

@@ -33,17 +33,17 @@ const maxOpened = 10_000
 
 export function createGrantStore(deps: { store: KeyValueStore; keyRing: KeyRing; prefix: string }): GrantStore {
   const key = (id: string) => `${deps.prefix}grant:${id}`
-  // The hot path reads the same sealed record on every API call: the last plaintext opened per grant is kept
-  // and reused while Redis returns the very same ciphertext (any write changes it: fresh data key and IV).
-  // Bounded; emptied when full. Each caller still gets its own parsed object.
-  const opened = new Map<string, { sealed: string; plaintext: string }>()
-  const open = (id: string, sealed: string) => {
+  // The hot path reads the same sealed record on every API call: the grant last opened per id is kept, parsed and
+  // frozen, and reused while Redis returns the very same ciphertext (any write changes it: fresh data key and IV).
+  // Frozen, because every caller shares it: new versions are built by copying, never by mutation. Bounded.
+  const opened = new Map<string, { sealed: string; grant: Grant }>()
+  const open = (id: string, sealed: string): Grant => {
     const hit = opened.get(id)
-    if (hit?.sealed === sealed) return hit.plaintext
-    const plaintext = deps.keyRing.open(sealed, `grant:${id}`)
+    if (hit?.sealed === sealed) return hit.grant
+    const grant = deepFreeze(JSON.parse(deps.keyRing.open(sealed, `grant:${id}`)) as Grant)
     if (opened.size >= maxOpened) opened.clear()
-    opened.set(id, { sealed, plaintext })
-    return plaintext
+    opened.set(id, { sealed, grant })
+    return grant
   }
   return {
     async get(id) {
@@ -53,7 +53,7 @@ export function createGrantStore(deps: { store: KeyValueStore; keyRing: KeyRing;
         return undefined
       }
       try {
-        return JSON.parse(open(id, sealed)) as Grant
+        return open(id, sealed)
       } catch {
         // a record sealed with a key no longer in the ring (or tampered with) is as good as absent
         return undefined
@@ -67,4 +67,12 @@ export function createGrantStore(deps: { store: KeyValueStore; keyRing: KeyRing;
       await deps.store.del(key(id))
     },
   }
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value && typeof value === 'object' && !Object.isFrozen(value)) {
+    Object.freeze(value)
+    for (const child of Object.values(value)) deepFreeze(child)
+  }
+  return value
 }

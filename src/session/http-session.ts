@@ -14,8 +14,20 @@ export interface HttpSession {
   /** slides the idle timeout without holding the response back (see NOTES.md on express-session's touch) */
   touch(sessionId: string, createdAt: number): void
   destroy(sessionId: string): Promise<void>
-  /** loads a session from a raw Cookie header, outside express (WebSocket upgrades) */
-  load(cookieHeader: string | undefined): Promise<BrokerSession | undefined>
+  /** the session id a raw Cookie header names, signature checked; undefined for none or a forged one */
+  idFromCookie(cookieHeader: string | undefined): string | undefined
+  /** loads a session by id outside express (API fast path, WebSocket upgrades); rejects when the store fails */
+  load(sessionId: string): Promise<BrokerSession | undefined>
+}
+
+/** The value of cookie `name` in a Cookie header (first occurrence), without parsing the others. */
+export function readCookieValue(header: string | undefined, name: string): string | undefined {
+  if (!header) return undefined
+  for (const part of header.split(';')) {
+    const eq = part.indexOf('=')
+    if (eq > 0 && part.slice(0, eq).trim() === name) return part.slice(eq + 1).trim()
+  }
+  return undefined
 }
 
 /** express-session's cookie format (cookie-signature): `s:<id>.<base64 HMAC-SHA256 without padding>` */
@@ -71,6 +83,7 @@ export function createHttpSession(deps: {
   })
   const forwardedProto = config.secure ? 'https' : 'http'
   const sessionKey = (id: string) => `${deps.prefix}sess:${id}`
+  const verified = new Map<string, string>()
   let touchedSecond = 0
   const touchedThisSecond = new Set<string>()
   return {
@@ -100,14 +113,20 @@ export function createHttpSession(deps: {
       const ttl = sessionTtlSeconds(createdAt, at, timeouts)
       if (ttl > 0) deps.redis.expire(sessionKey(sessionId), ttl).catch(() => undefined)
     },
-    async load(cookieHeader) {
-      const value = cookieHeader
-        ?.split(';')
-        .map((p) => p.trim())
-        .find((p) => p.startsWith(`${config.cookieName}=`))
-        ?.slice(config.cookieName.length + 1)
-      const id = value ? unsignSessionCookie(value, config.secrets) : undefined
-      if (!id) return undefined
+    idFromCookie(cookieHeader) {
+      const value = readCookieValue(cookieHeader, config.cookieName)
+      if (!value) return undefined
+      const known = verified.get(value)
+      if (known) return known
+      const id = unsignSessionCookie(value, config.secrets)
+      // an HMAC per API call adds up: remember valid cookies (bounded; forged values are never remembered)
+      if (id) {
+        if (verified.size >= 10_000) verified.clear()
+        verified.set(value, id)
+      }
+      return id
+    },
+    load(id) {
       return new Promise((resolve, reject) =>
         store.get(id, (err, sess) => (err ? reject(err) : resolve(sess?.broker ?? undefined))),
       )

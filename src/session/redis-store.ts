@@ -14,6 +14,9 @@ const requestPathOptions: RedisOptions = {
   connectTimeout: 2000,
   maxRetriesPerRequest: 1,
   enableOfflineQueue: false,
+  // commands issued in the same tick (the session and grant reads of one request, and those of concurrent
+  // requests) share one socket write
+  enableAutoPipelining: true,
   retryStrategy: (times) => Math.min(100 * 2 ** Math.min(times, 5), 2000),
 }
 

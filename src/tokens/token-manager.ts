@@ -1,6 +1,7 @@
 import type { ApiRoute } from '../config/types.js'
 import { BffError, sessionExpired } from '../http/errors.js'
 import type { BrokerSession } from '../session/session.js'
+import type { Grant } from '../session/grant-store.js'
 import { audienceOf, tokenFor } from './audience.js'
 import { isExpired, needsRefresh } from './expiry.js'
 import { createGrantRefresher, type GrantRefresherDeps } from './grant-refresher.js'
@@ -12,7 +13,8 @@ import { createSingleFlight } from './single-flight.js'
  * an expired token with no refresh token) or idp_unavailable (a transient refresh failure; the session is kept).
  */
 export interface TokenManager {
-  accessTokenFor(session: BrokerSession, route?: ApiRoute): Promise<string>
+  /** `prefetched`: the grant, already being read (in parallel with the session, one Redis round trip) */
+  accessTokenFor(session: BrokerSession, route?: ApiRoute, prefetched?: Promise<Grant | undefined>): Promise<string>
 }
 
 export interface TokenManagerDeps extends GrantRefresherDeps {
@@ -33,8 +35,8 @@ export function createTokenManager(deps: TokenManagerDeps): TokenManager {
   const lockOptions: LockOptions = { ...lockOptionsFor(deps.providerTimeoutMs ?? 10_000), ...deps.lock }
 
   return {
-    async accessTokenFor(session, route) {
-      const grant = await deps.grants.get(session.grantId)
+    async accessTokenFor(session, route, prefetched) {
+      const grant = await (prefetched ?? deps.grants.get(session.grantId))
       if (!grant) throw sessionExpired({ detail: 'grant not found' })
       const audience = audienceOf(route)
       const current = tokenFor(grant, audience)

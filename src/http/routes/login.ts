@@ -5,6 +5,7 @@ import type { LoginTransactions } from '../../session/login-transactions.js'
 import { LOGIN_TRANSACTION_TTL_MS } from '../../session/login-transactions.js'
 import type { Logger } from '../../observability/logger.js'
 import { LogEvents } from '../../observability/log-events.js'
+import { readCookieValue } from '../../session/http-session.js'
 import { invalidRequest } from '../errors.js'
 import { safeReturnTo } from '../return-to.js'
 
@@ -30,7 +31,7 @@ const BINDING_PATTERN = /^[A-Za-z0-9_-]{43}$/
  * each login has its own state record holding the value's hash.
  */
 export function loginBinding(req: Request, res: Response, cookie: LoginRouteDeps['loginCookie']): string {
-  const existing = req.cookies?.[cookie.name] ?? readCookie(req, cookie.name)
+  const existing = readCookie(req, cookie.name)
   const value = existing && BINDING_PATTERN.test(existing) ? existing : random()
   res.cookie(cookie.name, value, {
     httpOnly: true,
@@ -42,15 +43,7 @@ export function loginBinding(req: Request, res: Response, cookie: LoginRouteDeps
   return value
 }
 
-export function readCookie(req: Request, name: string): string | undefined {
-  const header = req.headers.cookie
-  if (!header) return undefined
-  for (const part of header.split(';')) {
-    const eq = part.indexOf('=')
-    if (eq > 0 && part.slice(0, eq).trim() === name) return part.slice(eq + 1).trim()
-  }
-  return undefined
-}
+export const readCookie = (req: Request, name: string) => readCookieValue(req.headers.cookie, name)
 
 /** GET /bff/login?returnTo=/path → 302 to the authorization endpoint (code flow, PKCE S256, state, nonce). */
 export function createLoginRoute(deps: LoginRouteDeps): RequestHandler {

@@ -1,12 +1,40 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { createServer, type Server } from 'node:http'
+import type { AddressInfo } from 'node:net'
 import { createBrowser, login, startBrokerWithProvider, type TestBroker } from '../../support/start-app.js'
+import { startUpstream, type Upstream } from '../../support/upstream.js'
 
 let broker: TestBroker
 let stop: () => Promise<void>
+let upstream: Upstream
+let corsUpstream: Server
 beforeAll(async () => {
-  ;({ broker, stop } = await startBrokerWithProvider({ name: 'headers' }))
+  upstream = await startUpstream()
+  // an upstream that tries to grant CORS and to frame itself: the broker's headers win, its CORS grant is dropped
+  corsUpstream = createServer((_req, res) => {
+    res.setHeader('access-control-allow-origin', 'https://evil.example')
+    res.setHeader('access-control-allow-credentials', 'true')
+    res.setHeader('x-frame-options', 'ALLOWALL')
+    res.setHeader('referrer-policy', 'unsafe-url')
+    res.end('{}')
+  })
+  await new Promise<void>((resolve) => corsUpstream.listen(0, '127.0.0.1', resolve))
+  const corsUrl = `http://127.0.0.1:${(corsUpstream.address() as AddressInfo).port}`
+  ;({ broker, stop } = await startBrokerWithProvider({
+    name: 'headers',
+    config: {
+      apis: [
+        { path: '/api/echo', target: `${upstream.url}/echo` },
+        { path: '/api/cors', target: corsUrl },
+      ],
+    },
+  }))
 })
-afterAll(() => stop())
+afterAll(async () => {
+  await stop()
+  await upstream.stop()
+  corsUpstream.close()
+})
 
 function expectHardened(headers: Record<string, string | string[]>, what: string) {
   expect(headers['x-content-type-options'], what).toBe('nosniff')
@@ -39,6 +67,20 @@ describe('security headers on every response (invariant 12)', () => {
     const me = await b.get(`${broker.origin}/bff/user`, { xhr: true, headers: { 'x-csrf': '1', ...evil } })
     expect(me.status).toBe(200)
     expectHardened(me.headers, 'user')
+    // proxied API answers, and the API routes' own errors (they are served without express)
+    const xhr = { xhr: true, headers: { 'x-csrf': '1', ...evil } }
+    const proxied = {
+      apiOk: await b.get(`${broker.origin}/api/echo/x`, xhr),
+      apiNoCsrf: await b.get(`${broker.origin}/api/echo/x`, { xhr: true, headers: evil }),
+      apiNoSession: await createBrowser().get(`${broker.origin}/api/echo/x`, xhr),
+      apiHostilePath: await b.get(`${broker.origin}/api/echo/%2e%2e/x`, xhr),
+      apiUpstreamCors: await b.get(`${broker.origin}/api/cors/x`, xhr),
+    }
+    expect(proxied.apiOk.status).toBe(200)
+    for (const [what, res] of Object.entries(proxied)) {
+      expectHardened(res.headers, what)
+      expect(res.headers['cross-origin-resource-policy'], what).toBe('same-origin')
+    }
   })
 
   it('when a CORS preflight comes from another origin, then no CORS grant is made', async () => {
