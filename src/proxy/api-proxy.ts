@@ -282,11 +282,17 @@ export function filterRequestHeaders(
   rawHeaders: readonly string[],
   policy: { csrfHeader: string; keepUpgrade: boolean },
 ): string[] {
-  const pairs: Array<[string, string]> = []
-  for (let i = 0; i + 1 < rawHeaders.length; i += 2) pairs.push([rawHeaders[i] ?? '', rawHeaders[i + 1] ?? ''])
-  const listed = connectionListed(pairs.filter(([n]) => n.toLowerCase() === 'connection').map(([, v]) => v))
+  // hot path: one pass to find Connection-listed names, one to copy, no intermediate arrays
+  const connectionValues: string[] = []
+  for (let i = 0; i + 1 < rawHeaders.length; i += 2) {
+    const name = rawHeaders[i] as string
+    if (name.length === 10 && name.toLowerCase() === 'connection') connectionValues.push(rawHeaders[i + 1] as string)
+  }
+  const listed = connectionListed(connectionValues)
   const out: string[] = policy.keepUpgrade ? ['connection', 'Upgrade'] : []
-  for (const [name, value] of pairs) {
+  for (let i = 0; i + 1 < rawHeaders.length; i += 2) {
+    const name = rawHeaders[i] as string
+    const value = rawHeaders[i + 1] as string
     const lower = name.toLowerCase()
     const upgradeHeader = policy.keepUpgrade && lower === 'upgrade'
     if (!upgradeHeader && (requestDrop.has(lower) || lower === policy.csrfHeader || listed.has(lower))) continue
@@ -324,10 +330,11 @@ export function filterResponseHeaders(
   policy: CookiePolicy,
 ): Array<[string, string | string[]]> {
   const connection = headers.connection
-  const listed = connectionListed(connection === undefined ? [] : [connection].flat())
+  const listed = connectionListed(connection === undefined ? [] : typeof connection === 'string' ? [connection] : connection)
   const out: Array<[string, string | string[]]> = []
-  for (const [rawName, value] of Object.entries(headers)) {
-    const name = rawName.toLowerCase()
+  for (const name in headers) {
+    // undici and node hand response header names over in lower case already
+    const value = headers[name]
     if (value === undefined || responseDrop.has(name) || listed.has(name) || name.startsWith('access-control-')) {
       continue
     }
