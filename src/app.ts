@@ -190,7 +190,7 @@ export function createApp(deps: AppDeps): BrokerApp {
   app.use(createErrorHandler({ ...errors, isApiPath }))
 
   // API routes skip express on the hot path, except when trustProxy names subnets: express's proxy-addr rules then
-  // decide what X-Forwarded-For holds (see proxy/api-proxy.ts forwardedInfo)
+  // decide what X-Forwarded-For holds (see proxy/headers.ts forwardedInfo)
   const rawApi = typeof config.trustProxy !== 'string'
   return {
     app,

@@ -1,13 +1,13 @@
 import * as oidc from 'openid-client'
-import { createRemoteJWKSet, customFetch as joseCustomFetch, jwtVerify, type JWTPayload } from 'jose'
 import type { ProviderConfig } from '../config/types.js'
-import { BffError, idpUnavailable, notFound } from '../http/errors.js'
+import { notFound } from '../http/errors.js'
 import type { Logger } from '../observability/logger.js'
-import { LogEvents } from '../observability/log-events.js'
 import { toTokenSet } from './dialects/wire.js'
 import { clientAuthFor, createWireFetch } from './dialects/wire-fetch.js'
-import { logoutTokenInvalid, translateOAuthError, type OAuthContext } from './errors.js'
-import type { LogoutTokenClaims, OAuthProvider, TokenRequestOptions, TokenSet } from './provider.js'
+import { translateOAuthError, type OAuthContext } from './errors.js'
+import { createLogoutTokenVerifier } from './logout-token.js'
+import { createMetadataLoader } from './metadata-loader.js'
+import type { OAuthProvider, TokenRequestOptions, TokenSet } from './provider.js'
 
 export interface OpenIdClientProviderDeps {
   config: ProviderConfig
@@ -19,9 +19,6 @@ export interface OpenIdClientProviderDeps {
   /** milliseconds since the epoch, like Date.now (the default) */
   now?: () => number
 }
-
-const backchannelLogoutEvent = 'http://schemas.openid.net/event/backchannel-logout'
-const maxRetryDelayMs = 30_000
 
 /**
  * The OAuthProvider port over openid-client 6. Every quirk is declarative (ProviderConfig, filled by a dialect
@@ -36,14 +33,7 @@ export function createOpenIdClientProvider(deps: OpenIdClientProviderDeps): OAut
   const provider = config.dialect ?? (config.issuer ?? config.tokenEndpoint ?? config.baseUrl)?.host ?? 'provider'
   const fail = (err: unknown, context: OAuthContext) => translateOAuthError(err, context, { logger, provider })
 
-  let configuration: oidc.Configuration | undefined
-  let loading: Promise<oidc.Configuration> | undefined
-  let retryTimer: NodeJS.Timeout | undefined
-  let stopped = false
-  let retrying = false
-  let jwks: ReturnType<typeof createRemoteJWKSet> | undefined
-
-  const tokenEndpoint = () => configuration?.serverMetadata().token_endpoint
+  const tokenEndpoint = () => loader.current()?.serverMetadata().token_endpoint
   const wireFetch = createWireFetch(baseFetch, config, tokenEndpoint) as oidc.CustomFetch
   const clientAuth = clientAuthFor(config) as oidc.ClientAuth
 
@@ -80,23 +70,12 @@ export function createOpenIdClientProvider(deps: OpenIdClientProviderDeps): OAut
     return build({ ...found.serverMetadata(), ...explicitMetadata() })
   }
 
-  const load = () => {
-    if (configuration) return Promise.resolve(configuration)
-    loading ??= discover()
-      .then((c) => {
-        configuration = c
-        logger.info({ event: LogEvents.providerMetadataLoaded, provider, issuer: c.serverMetadata().issuer }, 'provider metadata loaded')
-        return c
-      })
-      .finally(() => {
-        loading = undefined
-      })
-    return loading
-  }
+  const loader = createMetadataLoader({ discover, logger, provider })
+  const logoutTokens = createLogoutTokenVerifier({ clientId: config.clientId, timeoutMs: config.timeoutMs, fetch: baseFetch })
 
   const ready = async (): Promise<oidc.Configuration> => {
     try {
-      return await load()
+      return await loader.load()
     } catch (err) {
       throw fail(err, 'metadata')
     }
@@ -125,39 +104,12 @@ export function createOpenIdClientProvider(deps: OpenIdClientProviderDeps): OAut
   }
 
   return {
-    isReady: () => configuration !== undefined,
+    isReady: () => loader.current() !== undefined,
     ensureReady: async () => {
       await ready()
     },
-    startLoading() {
-      if (configuration || retrying || stopped) return
-      retrying = true
-      const attempt = (n: number) => {
-        load().then(
-          () => {
-            retrying = false
-          },
-          (err: unknown) => {
-            // 1 s, 2 s, 4 s … capped at 30 s: a provider that is down is not hammered, one that is back is found soon
-            const delayMs = Math.min(1000 * 2 ** n, maxRetryDelayMs)
-            const { detail } = translateOAuthError(err, 'metadata')
-            logger.warn({ event: LogEvents.providerMetadataFailed, provider, detail, retryInMs: delayMs }, 'provider metadata not loaded')
-            if (stopped) return
-            retryTimer = setTimeout(() => {
-              retryTimer = undefined
-              attempt(n + 1)
-            }, delayMs)
-            retryTimer.unref()
-          },
-        )
-      }
-      attempt(0)
-    },
-    stop() {
-      stopped = true
-      if (retryTimer) clearTimeout(retryTimer)
-      retryTimer = undefined
-    },
+    startLoading: loader.startLoading,
+    stop: loader.stop,
 
     async authorizationUrl(request) {
       const c = await ready()
@@ -238,48 +190,13 @@ export function createOpenIdClientProvider(deps: OpenIdClientProviderDeps): OAut
       return oidc.buildEndSessionUrl(c, params)
     },
 
-    async verifyLogoutToken(logoutToken) {
-      const meta = (await ready()).serverMetadata()
-      if (!meta.jwks_uri) throw logoutTokenInvalid('provider metadata has no jwks_uri')
-      jwks ??= createRemoteJWKSet(new URL(meta.jwks_uri), {
-        [joseCustomFetch]: (url, init) => baseFetch(url, init as RequestInit),
-        timeoutDuration: config.timeoutMs,
-      })
-      try {
-        const { payload } = await jwtVerify(logoutToken, jwks, {
-          issuer: meta.issuer,
-          audience: config.clientId,
-          requiredClaims: ['iat'],
-          clockTolerance: 30,
-        })
-        return logoutClaims(payload)
-      } catch (err) {
-        if (err instanceof BffError) throw err
-        const e = err as { code?: string; name?: string; message?: string }
-        if (e.code === 'ERR_JWKS_TIMEOUT' || e.name === 'TypeError') throw idpUnavailable({ detail: `jwks: ${e.message}` })
-        throw logoutTokenInvalid(`${e.code ?? e.name}: ${e.message}`)
-      }
+    verifyLogoutToken: async (logoutToken) => logoutTokens.verify(logoutToken, (await ready()).serverMetadata()),
+
+    hasRevocation: () => {
+      const configuration = loader.current()
+      return configuration ? Boolean(configuration.serverMetadata().revocation_endpoint) : Boolean(config.revocationEndpoint)
     },
-
-    hasRevocation: () =>
-      configuration ? Boolean(configuration.serverMetadata().revocation_endpoint) : Boolean(config.revocationEndpoint),
   }
-}
-
-/** OIDC Back-Channel Logout 1.0 §2.6 steps 4–6 (signature, iss, aud and iat are jwtVerify's). */
-function logoutClaims(payload: JWTPayload): LogoutTokenClaims {
-  const events = payload.events as Record<string, unknown> | undefined
-  if (!events || typeof events !== 'object' || !(backchannelLogoutEvent in events)) {
-    throw logoutTokenInvalid('events claim lacks the back-channel logout event')
-  }
-  if (payload.nonce !== undefined) throw logoutTokenInvalid('a logout token must not carry a nonce')
-  const sub = typeof payload.sub === 'string' ? payload.sub : undefined
-  const sid = typeof payload.sid === 'string' ? payload.sid : undefined
-  if (!sub && !sid) throw logoutTokenInvalid('neither sub nor sid')
-  const claims: LogoutTokenClaims = {}
-  if (sub) claims.sub = sub
-  if (sid) claims.sid = sid
-  return claims
 }
 
 /** A plain OAuth 2 identity endpoint (Breakout `GET /me/`): any JSON object, read with the Bearer token. */

@@ -5,7 +5,8 @@ import express from 'express'
 import type { ApiRoute } from '../../../src/config/types.js'
 import { BffError, createErrorHandler } from '../../../src/http/errors.js'
 import { createLogger } from '../../../src/observability/logger.js'
-import { createApiProxy, type ApiProxy, type TrustProxy } from '../../../src/proxy/api-proxy.js'
+import { createApiProxy, type ApiProxy } from '../../../src/proxy/api-proxy.js'
+import type { TrustProxy } from '../../../src/proxy/headers.js'
 import { createRouteTable } from '../../../src/proxy/upstreams.js'
 
 /** The token every proxied request carries in these tests (no sessions here: the lead's layers sit in front). */

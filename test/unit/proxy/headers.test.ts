@@ -7,7 +7,7 @@ import {
   forwardedHeaders,
   forwardedInfo,
   isReservedCookie,
-} from '../../../src/proxy/api-proxy.js'
+} from '../../../src/proxy/headers.js'
 
 const names = (flat: string[]) => flat.filter((_, i) => i % 2 === 0).map((n) => n.toLowerCase())
 const policy = { reserved: ['bff-session', 'bff-login'] }

@@ -1,0 +1,179 @@
+import type { IncomingHttpHeaders, IncomingMessage } from 'node:http'
+import net from 'node:net'
+
+// The proxy's header policy, kept pure so it is unit-tested without sockets.
+
+export type TrustProxy = boolean | number | string
+
+// RFC 9110 §7.6.1 hop-by-hop fields, plus the legacy Proxy-Connection
+const hopByHop = ['connection', 'keep-alive', 'te', 'trailer', 'transfer-encoding', 'upgrade', 'proxy-connection']
+// never forwarded: the browser's credentials, the broker's own headers, what the broker sets itself
+const requestDrop = new Set([
+  ...hopByHop, 'host', 'cookie', 'authorization', 'proxy-authorization', 'expect', 'http2-settings',
+  'forwarded', 'x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-host', 'x-real-ip',
+])
+// the broker's origin policy is its own: an upstream cannot grant CORS or re-authenticate a proxy
+const responseDrop = new Set([...hopByHop, 'proxy-authenticate', 'proxy-authentication-info'])
+
+/** The names a Connection header lists are hop-by-hop too (RFC 9110 §7.6.1). */
+function connectionListed(values: Iterable<string>): Set<string> {
+  const names = new Set<string>()
+  for (const value of values) {
+    for (const name of value.split(',')) if (name.trim()) names.add(name.trim().toLowerCase())
+  }
+  return names
+}
+
+/**
+ * Request headers for the upstream as a flat [name, value, …] list (duplicates kept): without Cookie, the CSRF
+ * header, the client's Authorization, hop-by-hop and Connection-listed headers, Host, and the client's
+ * X-Forwarded-For/-Proto/-Host, Forwarded and X-Real-IP (forwardedHeaders sets the broker's). A WebSocket
+ * upgrade keeps what it needs: `Connection: Upgrade` and `Upgrade`.
+ */
+export function filterRequestHeaders(
+  rawHeaders: readonly string[],
+  policy: { csrfHeader: string; keepUpgrade: boolean },
+): string[] {
+  // hot path: one pass to find Connection-listed names, one to copy, no intermediate arrays
+  const connectionValues: string[] = []
+  for (let i = 0; i + 1 < rawHeaders.length; i += 2) {
+    const name = rawHeaders[i] as string
+    if (name.length === 10 && name.toLowerCase() === 'connection') connectionValues.push(rawHeaders[i + 1] as string)
+  }
+  const listed = connectionListed(connectionValues)
+  const out: string[] = policy.keepUpgrade ? ['connection', 'Upgrade'] : []
+  for (let i = 0; i + 1 < rawHeaders.length; i += 2) {
+    const name = rawHeaders[i] as string
+    const value = rawHeaders[i + 1] as string
+    const lower = name.toLowerCase()
+    const upgradeHeader = policy.keepUpgrade && lower === 'upgrade'
+    if (!upgradeHeader && (requestDrop.has(lower) || lower === policy.csrfHeader || listed.has(lower))) continue
+    out.push(name, value)
+  }
+  return out
+}
+
+export interface CookiePolicy {
+  /** cookie names an upstream may never set, compared without __Host-/__Secure- prefixes and case */
+  reserved: readonly string[]
+}
+
+const bareCookieName = (name: string) => name.trim().replace(/^__(host|secure)-/i, '').toLowerCase()
+
+/**
+ * Whether a Set-Cookie line would set one of the broker's cookies. A nameless cookie (`=bff-session=x` or no
+ * '=' at all) counts too: browsers send its value bare, which reads back as `bff-session=x`.
+ */
+export function isReservedCookie(setCookie: string, policy: CookiePolicy): boolean {
+  const pair = setCookie.split(';', 1)[0] ?? ''
+  const eq = pair.indexOf('=')
+  if (eq <= 0 || pair.slice(0, eq).trim() === '') return true
+  const name = bareCookieName(pair.slice(0, eq))
+  return policy.reserved.some((reserved) => bareCookieName(reserved) === name)
+}
+
+/**
+ * Response headers for the client: without hop-by-hop and Connection-listed headers, the upstream's CORS grants,
+ * and Set-Cookie unless the route passes cookies, even then never one of the broker's cookies.
+ */
+export function filterResponseHeaders(
+  headers: IncomingHttpHeaders,
+  passSetCookie: boolean,
+  policy: CookiePolicy,
+): Array<[string, string | string[]]> {
+  const connection = headers.connection
+  const listed = connectionListed(connection === undefined ? [] : typeof connection === 'string' ? [connection] : connection)
+  const out: Array<[string, string | string[]]> = []
+  for (const name in headers) {
+    // undici and node hand response header names over in lower case already
+    const value = headers[name]
+    if (value === undefined || responseDrop.has(name) || listed.has(name) || name.startsWith('access-control-')) {
+      continue
+    }
+    if (name === 'set-cookie') {
+      const kept = passSetCookie ? [value].flat().filter((line) => !isReservedCookie(line, policy)) : []
+      if (kept.length > 0) out.push([name, kept])
+      continue
+    }
+    out.push([name, value])
+  }
+  return out
+}
+
+/** The same Set-Cookie and CORS rules for a raw upgrade response head; Connection/Upgrade stay (101 needs them). */
+export function filterRawResponseHead(head: string, passSetCookie: boolean, policy: CookiePolicy): string {
+  const [statusLine = '', ...lines] = head.split('\r\n')
+  const kept = lines.filter((line) => {
+    const name = line.slice(0, line.indexOf(':')).trim().toLowerCase()
+    if (name.startsWith('access-control-')) return false
+    if (name !== 'set-cookie') return true
+    return passSetCookie && !isReservedCookie(line.slice(line.indexOf(':') + 1), policy)
+  })
+  return [statusLine, ...kept].join('\r\n') + '\r\n\r\n'
+}
+
+export interface ForwardedInfo {
+  /** client first, the address the broker's socket saw last */
+  chain: string[]
+  proto: 'http' | 'https'
+  host: string | undefined
+}
+
+interface ExpressLike {
+  ips: string[]
+  protocol: string
+  host: string | undefined
+}
+
+const isExpressRequest = (req: IncomingMessage): req is IncomingMessage & ExpressLike =>
+  'app' in req && Array.isArray((req as Partial<ExpressLike>).ips)
+const trusting = (trust: TrustProxy) => trust !== false && trust !== 0 && trust !== ''
+const firstValue = (v: string | string[] | undefined) => [v ?? ''].flat()[0]?.split(',')[0]?.trim() || undefined
+const asProto = (p: string | undefined): 'http' | 'https' | undefined =>
+  p === 'http' || p === 'https' ? p : undefined
+const safeHost = (h: string | undefined) => (h && /^[a-z0-9.\-:[\]]+$/i.test(h) ? h : undefined)
+
+/**
+ * Who the request came from, as X-Forwarded-* and Forwarded will tell the upstream (DESIGN.md invariant 13).
+ * - trustProxy false/0: every client value is ignored: the chain is the socket's peer, proto and host come from
+ *   publicUrl (else the socket's TLS state and the Host header).
+ * - otherwise, for an express request: express's own `trust proxy` semantics (req.ips, req.protocol, req.host),
+ *   so numbers (hop counts) and subnet lists mean what they mean to express; the app must be given the same value.
+ * - otherwise, for a raw request (an upgrade before express): `true` trusts the whole X-Forwarded-For chain, a
+ *   number n its last n entries; a subnet list trusts nothing (no trust function without express).
+ */
+export function forwardedInfo(req: IncomingMessage, trustProxy: TrustProxy, publicUrl?: URL): ForwardedInfo {
+  const peer = req.socket.remoteAddress ?? 'unknown'
+  const own = {
+    proto: asProto(publicUrl?.protocol.slice(0, -1)) ?? ('encrypted' in req.socket ? 'https' : 'http'),
+    host: safeHost(publicUrl?.host ?? req.headers.host),
+  } as const
+  if (!trusting(trustProxy) || (typeof trustProxy === 'string' && !isExpressRequest(req))) {
+    return { chain: [peer], ...own }
+  }
+  if (isExpressRequest(req)) {
+    return { chain: [...req.ips, peer], proto: asProto(req.protocol) ?? own.proto, host: safeHost(req.host) ?? own.host }
+  }
+  const incoming = [req.headers['x-forwarded-for'] ?? ''].flat().join(',').split(',').map((a) => a.trim()).filter(Boolean)
+  const trusted = trustProxy === true ? incoming : incoming.slice(-Number(trustProxy))
+  return {
+    chain: [...trusted, peer],
+    proto: asProto(firstValue(req.headers['x-forwarded-proto'])) ?? own.proto,
+    host: safeHost(firstValue(req.headers['x-forwarded-host'])) ?? own.host,
+  }
+}
+
+/** X-Forwarded-For/-Proto/-Host and an RFC 7239 Forwarded built from the same facts, as a flat header list. */
+export function forwardedHeaders(info: ForwardedInfo): string[] {
+  // anything that is not an address becomes 'unknown' so a trusted chain cannot smuggle header syntax
+  const chain = info.chain.map((a) => (net.isIP(a) ? a : 'unknown'))
+  const node = (a: string) => (net.isIPv6(a) ? `"[${a}]"` : a)
+  const last = `for=${node(chain.at(-1) ?? 'unknown')};proto=${info.proto}${info.host ? `;host="${info.host}"` : ''}`
+  const forwarded = [...chain.slice(0, -1).map((a) => `for=${node(a)}`), last].join(', ')
+  return [
+    'x-forwarded-for', chain.join(', '),
+    'x-forwarded-proto', info.proto,
+    ...(info.host ? ['x-forwarded-host', info.host] : []),
+    'forwarded', forwarded,
+  ]
+}
