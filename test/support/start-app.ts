@@ -8,6 +8,7 @@ import { createOpenIdClientProvider } from '../../src/oauth/openid-client-provid
 import { freePort, redisUrl, uniquePrefix } from './redis.js'
 import { startOidcProvider, TEST_CLIENT_ID, TEST_CLIENT_SECRET, type OidcProviderOptions, type RunningOidcProvider } from './oidc-provider.js'
 import { createBrowser, completeProviderLogin, type Browser } from './browser.js'
+import { startUpstream, type Upstream } from './upstream.js'
 
 export const TEST_SESSION_SECRET = 'test-session-secret-0123456789abcdef0123456789'
 export const TEST_TOKEN_KEY = 'test-token-key-0123456789abcdef0123456789abcdef'
@@ -115,3 +116,19 @@ export async function login(
 }
 
 export { createBrowser }
+
+/** A broker, its provider and the echo upstream; `options` receives the upstream's URL for the `apis` targets. */
+export async function startBrokerWithUpstream(
+  options: (upstreamUrl: string) => Parameters<typeof startBrokerWithProvider>[0],
+): Promise<{ broker: TestBroker; idp: RunningOidcProvider; upstream: Upstream; stop(): Promise<void> }> {
+  const upstream = await startUpstream()
+  const bed = await startBrokerWithProvider(options(upstream.url))
+  return {
+    ...bed,
+    upstream,
+    async stop() {
+      await bed.stop()
+      await upstream.stop()
+    },
+  }
+}

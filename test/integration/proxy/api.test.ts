@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
-import { createBrowser, login, startBrokerWithProvider, type TestBroker } from '../../support/start-app.js'
+import { createBrowser, login, startBrokerWithUpstream, type TestBroker } from '../../support/start-app.js'
 import type { Browser } from '../../support/browser.js'
 import type { RunningOidcProvider } from '../../support/oidc-provider.js'
-import { startUpstream, type Upstream } from '../../support/upstream.js'
+import type { Upstream } from '../../support/upstream.js'
 import { readSessionGrant } from '../../support/grants.js'
 import { rawRequest } from '../../support/raw-http.js'
 
@@ -12,25 +12,21 @@ let upstream: Upstream
 let stop: () => Promise<void>
 
 beforeAll(async () => {
-  upstream = await startUpstream()
-  ;({ broker, idp, stop } = await startBrokerWithProvider({
+  ;({ broker, idp, upstream, stop } = await startBrokerWithUpstream((url) => ({
     name: 'api',
     idp: { clientCredentialsTtlSeconds: 300 },
     config: {
       apis: [
-        { path: '/api/orders', target: `${upstream.url}/echo/v1`, token: 'user' },
-        { path: '/api/public', target: `${upstream.url}/echo/public`, token: 'none', anonymous: true },
-        { path: '/api/app', target: `${upstream.url}/echo/app`, token: 'client', anonymous: true },
-        { path: '/api/either', target: `${upstream.url}/echo/either`, token: 'user-or-client' },
-        { path: '/api/cookies', target: `${upstream.url}/set-cookie`, token: 'user', passSetCookie: true },
+        { path: '/api/orders', target: `${url}/echo/v1`, token: 'user' },
+        { path: '/api/public', target: `${url}/echo/public`, token: 'none', anonymous: true },
+        { path: '/api/app', target: `${url}/echo/app`, token: 'client', anonymous: true },
+        { path: '/api/either', target: `${url}/echo/either`, token: 'user-or-client' },
+        { path: '/api/cookies', target: `${url}/set-cookie`, token: 'user', passSetCookie: true },
       ],
     },
-  }))
+  })))
 })
-afterAll(async () => {
-  await stop()
-  await upstream.stop()
-})
+afterAll(() => stop())
 beforeEach(() => {
   upstream.requests.length = 0
 })

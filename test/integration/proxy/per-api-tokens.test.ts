@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { createBrowser, login, startBrokerWithProvider, type TestBroker } from '../../support/start-app.js'
+import { createBrowser, login, startBrokerWithUpstream, type TestBroker } from '../../support/start-app.js'
 import type { RunningOidcProvider } from '../../support/oidc-provider.js'
-import { startUpstream, type Upstream } from '../../support/upstream.js'
+import type { Upstream } from '../../support/upstream.js'
 import { readSessionGrant } from '../../support/grants.js'
 
 const ORDERS = 'urn:example:orders'
@@ -11,8 +11,7 @@ let upstream: Upstream
 let stop: () => Promise<void>
 
 beforeAll(async () => {
-  upstream = await startUpstream()
-  ;({ broker, idp, stop } = await startBrokerWithProvider({
+  ;({ broker, idp, upstream, stop } = await startBrokerWithUpstream((url) => ({
     name: 'per-api-tokens',
     idp: { resourceServers: { [ORDERS]: { scope: 'api:read' } } },
     config: {
@@ -21,16 +20,13 @@ beforeAll(async () => {
         authorizationParams: { prompt: 'consent', resource: ORDERS },
       },
       apis: [
-        { path: '/api/profile', target: `${upstream.url}/echo/profile`, token: 'user' },
-        { path: '/api/orders', target: `${upstream.url}/echo/orders`, token: 'user', resource: ORDERS, scopes: ['api:read'] },
+        { path: '/api/profile', target: `${url}/echo/profile`, token: 'user' },
+        { path: '/api/orders', target: `${url}/echo/orders`, token: 'user', resource: ORDERS, scopes: ['api:read'] },
       ],
     },
-  }))
+  })))
 })
-afterAll(async () => {
-  await stop()
-  await upstream.stop()
-})
+afterAll(() => stop())
 
 describe('per-API tokens (RFC 8707 resource indicators)', () => {
   it('when a route names a resource, then its upstream gets a token for that audience, fetched once and cached with the grant', async () => {

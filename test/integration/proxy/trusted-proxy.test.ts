@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { createBrowser, login, startBrokerWithProvider, type TestBroker } from '../../support/start-app.js'
-import { startUpstream, type Upstream } from '../../support/upstream.js'
+import { createBrowser, login, startBrokerWithUpstream, type TestBroker } from '../../support/start-app.js'
+import type { Upstream } from '../../support/upstream.js'
 import { readSessionGrant } from '../../support/grants.js'
 
 // trustProxy naming subnets: the API routes run through express, whose proxy-addr rules read X-Forwarded-For
@@ -8,16 +8,12 @@ let broker: TestBroker
 let upstream: Upstream
 let stop: () => Promise<void>
 beforeAll(async () => {
-  upstream = await startUpstream()
-  ;({ broker, stop } = await startBrokerWithProvider({
+  ;({ broker, upstream, stop } = await startBrokerWithUpstream((url) => ({
     name: 'trusted-proxy',
-    config: { trustProxy: 'loopback', apis: [{ path: '/api/orders', target: `${upstream.url}/echo` }] },
-  }))
+    config: { trustProxy: 'loopback', apis: [{ path: '/api/orders', target: `${url}/echo` }] },
+  })))
 })
-afterAll(async () => {
-  await stop()
-  await upstream.stop()
-})
+afterAll(() => stop())
 
 describe('API routes behind a trusted reverse proxy (trustProxy: loopback)', () => {
   it('when a call comes through the trusted proxy, then the client address it names is forwarded and the token attached', async () => {

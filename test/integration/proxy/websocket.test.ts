@@ -1,7 +1,7 @@
 import { connect } from 'node:net'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { createBrowser, login, startBrokerWithProvider, type TestBroker } from '../../support/start-app.js'
-import { startUpstream, type Upstream } from '../../support/upstream.js'
+import { createBrowser, login, startBrokerWithUpstream, type TestBroker } from '../../support/start-app.js'
+import type { Upstream } from '../../support/upstream.js'
 import { readSessionGrant } from '../../support/grants.js'
 
 let broker: TestBroker
@@ -9,21 +9,17 @@ let upstream: Upstream
 let stop: () => Promise<void>
 
 beforeAll(async () => {
-  upstream = await startUpstream()
-  ;({ broker, stop } = await startBrokerWithProvider({
+  ;({ broker, upstream, stop } = await startBrokerWithUpstream((url) => ({
     name: 'websocket',
     config: {
       apis: [
-        { path: '/api/ws', target: `${upstream.url}/ws`, token: 'user', websocket: true },
-        { path: '/api/plain', target: `${upstream.url}/ws`, token: 'user' },
+        { path: '/api/ws', target: `${url}/ws`, token: 'user', websocket: true },
+        { path: '/api/plain', target: `${url}/ws`, token: 'user' },
       ],
     },
-  }))
+  })))
 })
-afterAll(async () => {
-  await stop()
-  await upstream.stop()
-})
+afterAll(() => stop())
 
 /** A WebSocket handshake as a browser sends it (a browser cannot add X-CSRF here), then one echoed message. */
 function handshake(path: string, headers: Record<string, string>): Promise<{ status: number; echoed: string }> {

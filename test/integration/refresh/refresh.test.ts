@@ -1,10 +1,10 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import { setTimeout as sleep } from 'node:timers/promises'
-import { createBrowser, login, startBrokerWithProvider, startTestBroker, type TestBroker } from '../../support/start-app.js'
+import { createBrowser, login, startBrokerWithUpstream, startTestBroker, type TestBroker } from '../../support/start-app.js'
 import type { Browser } from '../../support/browser.js'
 import type { RunningOidcProvider } from '../../support/oidc-provider.js'
 import { TEST_CLIENT_ID, TEST_CLIENT_SECRET } from '../../support/oidc-provider.js'
-import { startUpstream, type Upstream } from '../../support/upstream.js'
+import type { Upstream } from '../../support/upstream.js'
 import { readSessionGrant } from '../../support/grants.js'
 
 // access tokens live 4 s: the refresh skew (60 s) is capped at half the lifetime, so a token is refreshed after 2 s
@@ -19,18 +19,14 @@ let idpDown = false
 const providerFetch: typeof fetch = (input, init) => (idpDown ? Promise.reject(new TypeError('fetch failed')) : fetch(input, init))
 
 beforeAll(async () => {
-  upstream = await startUpstream()
-  ;({ broker, idp, stop } = await startBrokerWithProvider({
+  ;({ broker, idp, upstream, stop } = await startBrokerWithUpstream((url) => ({
     name: 'refresh',
     providerFetch,
     idp: { accessTokenTtlSeconds: ACCESS_TTL, rotateRefreshToken: true },
-    config: { apis: [{ path: '/api/orders', target: `${upstream.url}/echo`, token: 'user' }] },
-  }))
+    config: { apis: [{ path: '/api/orders', target: `${url}/echo`, token: 'user' }] },
+  })))
 })
-afterAll(async () => {
-  await stop()
-  await upstream.stop()
-})
+afterAll(() => stop())
 beforeEach(() => {
   idpDown = false
 })

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { createBrowser, login, startBrokerWithProvider, type TestBroker } from '../../support/start-app.js'
+import { createBrowser, login, startBrokerWithUpstream, type TestBroker } from '../../support/start-app.js'
 import { TEST_CLIENT_SECRET } from '../../support/oidc-provider.js'
-import { startUpstream, type Upstream } from '../../support/upstream.js'
+import type { Upstream } from '../../support/upstream.js'
 
 // /metrics is what an operator scrapes (DESIGN.md "operator"): Prometheus text, request counts by route, login
 // outcomes, process metrics, and never a secret.
@@ -11,16 +11,12 @@ let upstream: Upstream
 let stop: () => Promise<void>
 
 beforeAll(async () => {
-  upstream = await startUpstream()
-  ;({ broker, stop } = await startBrokerWithProvider({
+  ;({ broker, upstream, stop } = await startBrokerWithUpstream((url) => ({
     name: 'metrics',
-    config: { apis: [{ path: '/api/echo', target: `${upstream.url}/echo`, token: 'user' }] },
-  }))
+    config: { apis: [{ path: '/api/echo', target: `${url}/echo`, token: 'user' }] },
+  })))
 })
-afterAll(async () => {
-  await stop?.()
-  await upstream?.stop()
-})
+afterAll(() => stop?.())
 
 interface Sample {
   name: string

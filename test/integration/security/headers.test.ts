@@ -1,15 +1,14 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
-import { createBrowser, login, startBrokerWithProvider, type TestBroker } from '../../support/start-app.js'
-import { startUpstream, type Upstream } from '../../support/upstream.js'
+import { createBrowser, login, startBrokerWithUpstream, type TestBroker } from '../../support/start-app.js'
+import type { Upstream } from '../../support/upstream.js'
 
 let broker: TestBroker
 let stop: () => Promise<void>
 let upstream: Upstream
 let corsUpstream: Server
 beforeAll(async () => {
-  upstream = await startUpstream()
   // an upstream that tries to grant CORS and to frame itself: the broker's headers win, its CORS grant is dropped
   corsUpstream = createServer((_req, res) => {
     res.setHeader('access-control-allow-origin', 'https://evil.example')
@@ -20,19 +19,18 @@ beforeAll(async () => {
   })
   await new Promise<void>((resolve) => corsUpstream.listen(0, '127.0.0.1', resolve))
   const corsUrl = `http://127.0.0.1:${(corsUpstream.address() as AddressInfo).port}`
-  ;({ broker, stop } = await startBrokerWithProvider({
+  ;({ broker, upstream, stop } = await startBrokerWithUpstream((url) => ({
     name: 'headers',
     config: {
       apis: [
-        { path: '/api/echo', target: `${upstream.url}/echo` },
+        { path: '/api/echo', target: `${url}/echo` },
         { path: '/api/cors', target: corsUrl },
       ],
     },
-  }))
+  })))
 })
 afterAll(async () => {
   await stop()
-  await upstream.stop()
   corsUpstream.close()
 })
 

@@ -1,9 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { setTimeout as sleep } from 'node:timers/promises'
-import { createBrowser, startBrokerWithProvider, type TestBroker } from '../../support/start-app.js'
+import { createBrowser, startBrokerWithProvider, startBrokerWithUpstream, type TestBroker } from '../../support/start-app.js'
 import { completeProviderLogin, type BrowserResponse } from '../../support/browser.js'
 import { TEST_CLIENT_SECRET, type RunningOidcProvider } from '../../support/oidc-provider.js'
-import { startUpstream, type Upstream } from '../../support/upstream.js'
+import type { Upstream } from '../../support/upstream.js'
 import { readLoginTransaction, readSessionGrant } from '../../support/grants.js'
 
 let broker: TestBroker
@@ -12,18 +12,14 @@ let upstream: Upstream
 let stop: () => Promise<void>
 
 beforeAll(async () => {
-  upstream = await startUpstream()
-  ;({ broker, idp, stop } = await startBrokerWithProvider({
+  ;({ broker, idp, upstream, stop } = await startBrokerWithUpstream((url) => ({
     name: 'no-token-leak',
     idp: { accessTokenTtlSeconds: 4 },
     // the upstream answers a fixed body: an echo API would hand the Bearer token back by design
-    config: { apis: [{ path: '/api/small', target: `${upstream.url}/small`, token: 'user' }] },
-  }))
+    config: { apis: [{ path: '/api/small', target: `${url}/small`, token: 'user' }] },
+  })))
 })
-afterAll(async () => {
-  await stop()
-  await upstream.stop()
-})
+afterAll(() => stop())
 
 describe('no token reaches the browser or the logs (invariant 1)', () => {
   it('when a user logs in, calls an API across a refresh and logs out, then no broker response and no log line holds a token, code, verifier or the client secret', async () => {
