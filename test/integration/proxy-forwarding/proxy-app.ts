@@ -2,6 +2,7 @@ import type { Server } from 'node:http'
 import type { AddressInfo, Socket } from 'node:net'
 import { Writable } from 'node:stream'
 import express from 'express'
+import { apiRoute as sharedApiRoute } from '../../support/api-route.js'
 import type { ApiRoute } from '../../../src/config/types.js'
 import { BffError, createErrorHandler } from '../../../src/http/errors.js'
 import { createLogger } from '../../../src/observability/logger.js'
@@ -12,16 +13,9 @@ import { createRouteTable } from '../../../src/proxy/upstreams.js'
 /** The token every proxied request carries in these tests (no sessions here: the lead's layers sit in front). */
 export const testToken = 'at-test-token-0123456789'
 
-export const apiRoute = (path: string, target: string, extra: Partial<ApiRoute> = {}): ApiRoute => ({
-  path,
-  target: new URL(target),
-  token: 'user',
-  timeoutMs: 5_000,
-  anonymous: false,
-  websocket: false,
-  passSetCookie: false,
-  ...extra,
-})
+// a short default upstream timeout, so a failing test does not hang for the config default (30 s)
+export const apiRoute = (path: string, target: string, extra: Partial<ApiRoute> = {}): ApiRoute =>
+  sharedApiRoute(path, target, { timeoutMs: 5_000, ...extra })
 
 export interface ProxyApp {
   url: string

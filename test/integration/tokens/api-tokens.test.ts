@@ -1,10 +1,11 @@
 import { afterEach, describe, expect, it } from 'vitest'
 import { redisUrl, uniquePrefix } from '../../support/redis.js'
-import { apiRoute, createTestClock, login, startInstance, type Instance } from './support/instances.js'
+import { createTestClock, login, startInstance, type Instance } from './support/instances.js'
+import { apiRoute } from '../../support/api-route.js'
 import { createTokenEndpoint } from './support/token-endpoint.js'
 
 const expired = 301_000
-const orders = apiRoute('/api/orders', { scopes: ['orders:read'], resource: 'https://orders.example' })
+const orders = apiRoute('/api/orders', undefined, { scopes: ['orders:read'], resource: 'https://orders.example' })
 const plain = apiRoute('/api/profile')
 
 const open: Instance[] = []

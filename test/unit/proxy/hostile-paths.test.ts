@@ -1,15 +1,11 @@
 import { describe, expect, it } from 'vitest'
-import type { ApiRoute } from '../../../src/config/types.js'
+import { apiRoute } from '../../support/api-route.js'
 import { BffError } from '../../../src/http/errors.js'
 import { assertSafePath } from '../../../src/proxy/path.js'
 import { createRouteTable } from '../../../src/proxy/upstreams.js'
 
 const target = new URL('http://orders:8080/v1')
-const table = createRouteTable([
-  {
-    path: '/api/orders', target, token: 'user', timeoutMs: 1000, anonymous: false, websocket: false, passSetCookie: false,
-  } satisfies ApiRoute,
-])
+const table = createRouteTable([apiRoute('/api/orders', target)])
 
 const refused = (raw: string) => {
   try {

@@ -1,18 +1,9 @@
 import { describe, expect, it } from 'vitest'
-import type { ApiRoute } from '../../../src/config/types.js'
+import { apiRoute } from '../../support/api-route.js'
 import { BffError } from '../../../src/http/errors.js'
 import { createRouteTable } from '../../../src/proxy/upstreams.js'
 
-const route = (path: string, target: string, extra: Partial<ApiRoute> = {}): ApiRoute => ({
-  path,
-  target: new URL(target),
-  token: 'user',
-  timeoutMs: 30_000,
-  anonymous: false,
-  websocket: false,
-  passSetCookie: false,
-  ...extra,
-})
+const route = apiRoute
 
 const table = createRouteTable([
   route('/api/orders', 'http://orders:8080/v1'),

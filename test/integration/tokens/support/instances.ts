@@ -1,6 +1,5 @@
 import { randomBytes } from 'node:crypto'
 import { Redis } from 'ioredis'
-import type { ApiRoute } from '../../../../src/config/types.js'
 import type { OAuthProvider, TokenSet } from '../../../../src/oauth/provider.js'
 import { createLogger } from '../../../../src/observability/logger.js'
 import { createMetrics, type Metrics } from '../../../../src/observability/metrics.js'
@@ -70,18 +69,6 @@ export async function login(grants: GrantStore, tokens: TokenSet, clock: Clock):
   return { sub: 'alice', claims: { sub: 'alice' }, grantId, logoutSid: 'sid', createdAt: clock.now() }
 }
 
-export function apiRoute(path: string, extra: Partial<ApiRoute> = {}): ApiRoute {
-  return {
-    path,
-    target: new URL('http://127.0.0.1:9'),
-    token: 'user',
-    timeoutMs: 30_000,
-    anonymous: false,
-    websocket: false,
-    passSetCookie: false,
-    ...extra,
-  }
-}
 
 /** Records every store call by name, passing it on to the real store (a decorator of our port, not a mock). */
 export function countingStore(store: KeyValueStore, calls: string[]): KeyValueStore {
