@@ -7,7 +7,7 @@ import type { HttpSession } from '../session/http-session.js'
 import { readSubject, userClaims, type BrokerSession } from '../session/session.js'
 import type { Logger } from '../observability/logger.js'
 import { LogEvents } from '../observability/log-events.js'
-import { loginFailed } from './errors.js'
+import { loginFailed } from '../errors.js'
 
 export interface SessionLifecycle {
   /** after a successful token request: resolve the user, store the grant, rotate the session id (invariant 3) */

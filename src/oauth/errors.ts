@@ -1,6 +1,4 @@
-import {
-  BffError, idpUnavailable, invalidRequest, loginFailed, serverError, sessionExpired,
-} from '../http/errors.js'
+import { BffError, idpUnavailable, invalidRequest, loginFailed, serverError, sessionExpired } from '../errors.js'
 import type { Logger } from '../observability/logger.js'
 import { LogEvents } from '../observability/log-events.js'
 

@@ -1,5 +1,5 @@
 import { createRemoteJWKSet, customFetch, jwtVerify, type JWTPayload } from 'jose'
-import { BffError, idpUnavailable } from '../http/errors.js'
+import { BffError, idpUnavailable } from '../errors.js'
 import { logoutTokenInvalid } from './errors.js'
 import type { LogoutTokenClaims } from './provider.js'
 

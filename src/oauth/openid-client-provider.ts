@@ -1,6 +1,6 @@
 import * as oidc from 'openid-client'
 import type { ProviderConfig } from '../config/types.js'
-import { notFound } from '../http/errors.js'
+import { notFound } from '../errors.js'
 import type { Logger } from '../observability/logger.js'
 import { toTokenSet } from './dialects/wire.js'
 import { clientAuthFor, createWireFetch } from './dialects/wire-fetch.js'

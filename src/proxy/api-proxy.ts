@@ -2,7 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http'
 import { EventEmitter } from 'node:events'
 import type { Duplex } from 'node:stream'
 import { Pool } from 'undici'
-import { type BffError, upstreamTimeout, upstreamUnavailable } from '../http/errors.js'
+import { type BffError, upstreamTimeout, upstreamUnavailable } from '../errors.js'
 import { LogEvents } from '../observability/log-events.js'
 import type { Logger } from '../observability/logger.js'
 import {

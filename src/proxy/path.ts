@@ -1,4 +1,4 @@
-import { invalidRequest } from '../http/errors.js'
+import { invalidRequest } from '../errors.js'
 
 /**
  * Checks of the raw request target before it is mapped onto an upstream (DESIGN.md invariant 13).

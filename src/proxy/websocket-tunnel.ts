@@ -2,7 +2,7 @@ import { STATUS_CODES, type IncomingMessage } from 'node:http'
 import net from 'node:net'
 import type { Duplex } from 'node:stream'
 import tls from 'node:tls'
-import { type BffError, notFound, upstreamTimeout, upstreamUnavailable } from '../http/errors.js'
+import { type BffError, notFound, upstreamTimeout, upstreamUnavailable } from '../errors.js'
 import { type CookiePolicy, filterRawResponseHead } from './headers.js'
 import type { RouteMatch } from './upstreams.js'
 

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto'
-import { BffError } from '../http/errors.js'
+import { BffError } from '../errors.js'
 import type { OAuthProvider } from '../oauth/provider.js'
 import { LogEvents } from '../observability/log-events.js'
 import type { Logger } from '../observability/logger.js'

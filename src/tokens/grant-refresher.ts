@@ -1,4 +1,4 @@
-import { BffError, sessionExpired } from '../http/errors.js'
+import { BffError, sessionExpired } from '../errors.js'
 import type { OAuthProvider, TokenSet } from '../oauth/provider.js'
 import { LogEvents } from '../observability/log-events.js'
 import type { Logger } from '../observability/logger.js'

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto'
-import { idpUnavailable } from '../http/errors.js'
+import { idpUnavailable } from '../errors.js'
 import type { KeyValueStore } from '../session/store.js'
 
 export interface LockOptions {

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto'
-import { idpUnavailable } from '../http/errors.js'
+import { idpUnavailable } from '../errors.js'
 import type { Grant, GrantStore } from '../session/grant-store.js'
 import type { KeyValueStore } from '../session/store.js'
 

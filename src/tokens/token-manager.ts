@@ -1,5 +1,5 @@
 import type { ApiRoute } from '../config/types.js'
-import { BffError, sessionExpired } from '../http/errors.js'
+import { BffError, sessionExpired } from '../errors.js'
 import type { BrokerSession } from '../session/session.js'
 import type { Grant } from '../session/grant-store.js'
 import { audienceOf, tokenFor } from './audience.js'

@@ -1,5 +1,5 @@
 import type { RequestHandler } from 'express'
-import { csrfFailed } from '../errors.js'
+import { csrfFailed } from '../../errors.js'
 
 /**
  * The anti-CSRF header (OAuth 2.0 for Browser-Based Apps, BFF pattern): a cross-site page cannot add a custom header

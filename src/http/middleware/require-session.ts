@@ -1,7 +1,7 @@
 import type { Request, RequestHandler } from 'express'
 import type { BrokerSession } from '../../session/session.js'
 import type { HttpSession } from '../../session/http-session.js'
-import { sessionExpired, storeUnavailable, unauthorized } from '../errors.js'
+import { sessionExpired, storeUnavailable, unauthorized } from '../../errors.js'
 
 /** Session guard: 503 when the store could not load the session (never a 401 that would log the SPA user out). */
 export const requireLoadedSession: RequestHandler = (req, _res, next) => {

@@ -13,7 +13,8 @@ import type { BrokerSession } from '../../session/session.js'
 import type { Clock } from '../../tokens/clock.js'
 import type { SecurityHeaders } from '../security-headers.js'
 import type { TrackRequest } from '../middleware/request-context.js'
-import { BffError, csrfFailed, sessionExpired, storeUnavailable, toBffError, unauthorized, writeError, type ErrorWriterOptions } from '../errors.js'
+import { BffError, csrfFailed, sessionExpired, storeUnavailable, toBffError, unauthorized } from '../../errors.js'
+import { writeError, type ErrorWriterOptions } from '../errors.js'
 
 export interface ApiRouteDeps {
   routeTable: RouteTable

@@ -5,7 +5,7 @@ import type { HttpSession } from '../../session/http-session.js'
 import type { Logger } from '../../observability/logger.js'
 import { LogEvents } from '../../observability/log-events.js'
 import type { SessionLifecycle } from '../session-lifecycle.js'
-import { invalidRequest } from '../errors.js'
+import { invalidRequest } from '../../errors.js'
 
 /**
  * POST /bff/backchannel-logout (OpenID Connect Back-Channel Logout 1.0): the provider posts a signed logout token

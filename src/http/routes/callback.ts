@@ -4,7 +4,7 @@ import type { LoginTransactions } from '../../session/login-transactions.js'
 import type { Logger } from '../../observability/logger.js'
 import type { Metrics } from '../../observability/metrics.js'
 import { LogEvents } from '../../observability/log-events.js'
-import { loginFailed, toBffError } from '../errors.js'
+import { loginFailed, toBffError } from '../../errors.js'
 import { readCookie, sha256, type LoginRouteDeps } from './login.js'
 import type { SessionLifecycle } from '../session-lifecycle.js'
 

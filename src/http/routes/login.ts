@@ -6,7 +6,7 @@ import { LOGIN_TRANSACTION_TTL_MS } from '../../session/login-transactions.js'
 import type { Logger } from '../../observability/logger.js'
 import { LogEvents } from '../../observability/log-events.js'
 import { readCookieValue } from '../../session/http-session.js'
-import { invalidRequest } from '../errors.js'
+import { invalidRequest } from '../../errors.js'
 import { safeReturnTo } from '../return-to.js'
 
 export interface LoginRouteDeps {

@@ -4,7 +4,7 @@ import type { Logger } from '../../observability/logger.js'
 import { LogEvents } from '../../observability/log-events.js'
 import { currentSession } from '../middleware/require-session.js'
 import type { SessionLifecycle } from '../session-lifecycle.js'
-import { invalidRequest } from '../errors.js'
+import { invalidRequest } from '../../errors.js'
 import { safeReturnTo } from '../return-to.js'
 
 /**

@@ -6,7 +6,7 @@ import type { Metrics } from '../../observability/metrics.js'
 import { LogEvents } from '../../observability/log-events.js'
 import type { SessionLifecycle } from '../session-lifecycle.js'
 import { createRateLimiter, hashKey, type WindowLimit } from '../rate-limit.js'
-import { BffError, invalidRequest, toBffError, tooManyRequests } from '../errors.js'
+import { BffError, invalidRequest, toBffError, tooManyRequests } from '../../errors.js'
 import { createSessionInfoRoute } from './session-info.js'
 
 /**

@@ -1,7 +1,7 @@
 import type { RequestHandler } from 'express'
 import { currentSession } from '../middleware/require-session.js'
 import { sessionExpiresAt } from '../../session/session.js'
-import { unauthorized } from '../errors.js'
+import { unauthorized } from '../../errors.js'
 
 /** GET /bff/user: the user's claims (always `sub`), when the session ends, and the logout URL. */
 export function createSessionInfoRoute(deps: {

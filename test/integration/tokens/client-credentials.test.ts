@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest'
-import { BffError } from '../../../src/http/errors.js'
+import { BffError } from '../../../src/errors.js'
 import { cacheId } from '../../../src/tokens/client-credentials.js'
 import { keysWithPrefix, redisUrl, uniquePrefix } from '../../support/redis.js'
 import { createTestClock, startInstance, type Instance } from './support/instances.js'

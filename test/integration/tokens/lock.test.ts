@@ -1,6 +1,6 @@
 import { Redis } from 'ioredis'
 import { afterAll, describe, expect, it } from 'vitest'
-import { BffError } from '../../../src/http/errors.js'
+import { BffError } from '../../../src/errors.js'
 import { createRedisStore } from '../../../src/session/redis-store.js'
 import { withLock } from '../../../src/tokens/lock.js'
 import { redisUrl, uniquePrefix } from '../../support/redis.js'

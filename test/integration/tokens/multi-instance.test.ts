@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest'
-import { BffError } from '../../../src/http/errors.js'
+import { BffError } from '../../../src/errors.js'
 import type { LockOptions } from '../../../src/tokens/lock.js'
 import { redisUrl, uniquePrefix } from '../../support/redis.js'
 import { createTestClock, login, startInstance, type Instance } from './support/instances.js'

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest'
-import { BffError } from '../../../src/http/errors.js'
+import { BffError } from '../../../src/errors.js'
 import { keysWithPrefix, redisUrl, uniquePrefix } from '../../support/redis.js'
 import { createTestClock, login, startInstance, countingStore, type Instance } from './support/instances.js'
 import { createTokenEndpoint, type TokenEndpointOptions } from './support/token-endpoint.js'

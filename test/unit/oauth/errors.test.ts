@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { BffError } from '../../../src/http/errors.js'
+import { BffError } from '../../../src/errors.js'
 import { classifyOAuthError, translateOAuthError } from '../../../src/oauth/errors.js'
 
 // shapes of openid-client 6 / oauth4webapi errors (duck-typed: only the adapter imports openid-client)

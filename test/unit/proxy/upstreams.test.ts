@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { apiRoute } from '../../support/api-route.js'
-import { BffError } from '../../../src/http/errors.js'
+import { BffError } from '../../../src/errors.js'
 import { createRouteTable } from '../../../src/proxy/upstreams.js'
 
 const route = apiRoute

@@ -1,4 +1,4 @@
-import { idpUnavailable, sessionExpired } from '../../../../src/http/errors.js'
+import { idpUnavailable, sessionExpired } from '../../../../src/errors.js'
 import type { OAuthProvider, TokenRequestOptions, TokenSet } from '../../../../src/oauth/provider.js'
 import type { Clock } from '../../../../src/tokens/clock.js'
 
