@@ -1,0 +1,16 @@
+import type { KeyValueStore } from '../session/store.js'
+import { sha256b64url, type DpopReplayCheck } from './dpop.js'
+
+/**
+ * The jti replay record of RFC 9449 §11.1 on the key-value port: one SET NX PX per proof, so every broker instance
+ * sharing the store sees every jti. Keyed by a hash of (jkt, jti): the key stays short whatever the jti, and one
+ * key's jti cannot collide with another key's. A store failure rejects (the caller answers 503, never "first seen").
+ */
+export function createDpopReplayCheck(deps: { store: KeyValueStore; prefix: string }): DpopReplayCheck {
+  return (jti, ttlMs, jkt) => deps.store.setIfAbsent(dpopJtiKey(deps.prefix, jkt, jti), '1', ttlMs)
+}
+
+export function dpopJtiKey(prefix: string, jkt: string, jti: string): string {
+  // a jkt is 43 base64url characters, so the '.' cannot be part of it: the pair is unambiguous
+  return `${prefix}dpop:jti:${sha256b64url(`${jkt}.${jti}`)}`
+}
