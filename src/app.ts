@@ -17,8 +17,12 @@ import { notFound, storeUnavailable } from './errors.js'
 import { createErrorHandler } from './http/errors.js'
 import { createSecurityHeaders } from './http/security-headers.js'
 import { createRequestContext, createRequestTracker } from './http/middleware/request-context.js'
-import { requireCsrfHeader } from './http/middleware/csrf.js'
-import { createRequireSession, requireLoadedSession } from './http/middleware/require-session.js'
+import { createRequireCsrfHeader } from './http/middleware/csrf.js'
+import { requireLoadedSession } from './http/middleware/require-session.js'
+import { authenticated, createAuthenticator } from './http/authenticate.js'
+import { createDpopVerifier } from './mobile/dpop.js'
+import { createDpopReplayCheck } from './mobile/dpop-replay.js'
+import type { SessionTimeouts } from './session/session.js'
 import { createSessionLifecycle } from './http/session-lifecycle.js'
 import { createLoginRoute } from './http/routes/login.js'
 import { createCallbackRoute } from './http/routes/callback.js'
@@ -69,7 +73,8 @@ export function createApp(deps: AppDeps): BrokerApp {
   const grants = createGrantStore({ store, keyRing, prefix })
   const transactions = createLoginTransactions({ store, keyRing, prefix })
   const index = createSessionIndex({ store, prefix })
-  const httpSession = createHttpSession({ config: config.session, redis: deps.redis, prefix, now })
+  const timeouts: SessionTimeouts = { browser: config.session, mobile: config.mobile }
+  const httpSession = createHttpSession({ config: config.session, mobile: config.mobile, redis: deps.redis, prefix, now })
   const sessions = createSessionLifecycle({
     provider, grants, index, httpSession, logger, now,
     subjectClaim: config.provider.subjectClaim,
@@ -102,14 +107,14 @@ export function createApp(deps: AppDeps): BrokerApp {
   const storeGuard: RequestHandler = (_req, _res, next) =>
     next(store.isAvailable() ? undefined : storeUnavailable({ detail: 'store not connected' }))
   const withSession: RequestHandler[] = [storeGuard, httpSession.middleware, requireLoadedSession]
-  const requireSession = createRequireSession({ httpSession, absoluteTimeoutSeconds: config.session.absoluteTimeoutSeconds, now })
   const securityHeaders = createSecurityHeaders({ https: config.publicUrl.protocol === 'https:' })
   const track = createRequestTracker({ logger, metrics })
   const errors = { logger, sessionCookieName: config.session.cookieName, cookieSecure: config.session.secure }
+  const dpop = createDpopVerifier({ publicUrl: config.publicUrl, clock: now, replay: createDpopReplayCheck({ store, prefix }) })
+  const auth = createAuthenticator({ httpSession, grants, store, timeouts, now, publicUrl: config.publicUrl, dpop })
+  const requireCsrfHeader = createRequireCsrfHeader(config.publicUrl)
   const api = createApiRoutes({
-    routeTable, proxy, tokenManager, clientCredentials, httpSession, grants, store, clock, securityHeaders, track, errors,
-    absoluteTimeoutSeconds: config.session.absoluteTimeoutSeconds,
-    publicUrl: config.publicUrl,
+    routeTable, proxy, auth, tokenManager, clientCredentials, httpSession, securityHeaders, track, errors,
     isStoreError: isStoreUnavailableError,
   })
 
@@ -162,16 +167,14 @@ export function createApp(deps: AppDeps): BrokerApp {
       express.urlencoded({ extended: false, limit: passwordBodyLimit }),
       scrubBodyErrors,
       createPasswordLoginRoute({
-        provider, sessions, store, prefix, logger, metrics, now, basePath: base, timeouts: config.session,
+        provider, sessions, store, prefix, logger, metrics, now, basePath: base, timeouts,
       }),
     )
   }
   app.get(
     `${base}/user`,
-    ...withSession,
-    requireCsrfHeader,
-    requireSession,
-    createSessionInfoRoute({ basePath: base, timeouts: config.session, now }),
+    authenticated(auth, { guard: 'csrf-header', require: true }),
+    createSessionInfoRoute({ basePath: base, timeouts, now }),
   )
   app.get(
     `${base}/logout`,

@@ -14,6 +14,8 @@ export type BffErrorCode =
   | 'not_found'
   | 'too_many_requests'
   | 'server_error'
+  | 'invalid_grant'
+  | 'invalid_dpop_proof'
 
 export const defaultMessages: Record<BffErrorCode, string> = {
   unauthorized: 'No session: log in first.',
@@ -28,6 +30,8 @@ export const defaultMessages: Record<BffErrorCode, string> = {
   not_found: 'Not found.',
   too_many_requests: 'Too many attempts; try again later.',
   server_error: 'An unexpected error occurred.',
+  invalid_grant: 'The code is invalid, expired or already used.',
+  invalid_dpop_proof: 'The DPoP proof is missing or invalid.',
 }
 
 export class BffError extends Error {
@@ -37,11 +41,13 @@ export class BffError extends Error {
   readonly expose: boolean
   /** server-only detail for the logs; never sent */
   readonly detail: string | undefined
+  /** the WWW-Authenticate challenge of a 401 (RFC 9110 §11.6.1); the cookie realm when absent */
+  readonly wwwAuthenticate: string | undefined
 
   constructor(
     status: number,
     code: BffErrorCode,
-    opts: { message?: string; detail?: string; cause?: unknown; expose?: boolean } = {},
+    opts: { message?: string; detail?: string; cause?: unknown; expose?: boolean; wwwAuthenticate?: string } = {},
   ) {
     super(opts.message ?? defaultMessages[code], { cause: opts.cause })
     this.name = 'BffError'
@@ -49,10 +55,11 @@ export class BffError extends Error {
     this.code = code
     this.expose = opts.expose ?? status < 500
     this.detail = opts.detail
+    this.wwwAuthenticate = opts.wwwAuthenticate
   }
 }
 
-type Opts = { message?: string; detail?: string; cause?: unknown }
+type Opts = { message?: string; detail?: string; cause?: unknown; wwwAuthenticate?: string }
 export const unauthorized = (o?: Opts) => new BffError(401, 'unauthorized', o)
 export const csrfFailed = (o?: Opts) => new BffError(403, 'csrf_failed', o)
 export const sessionExpired = (o?: Opts) => new BffError(401, 'session_expired', o)
@@ -65,6 +72,7 @@ export const idpUnavailable = (o?: Opts) => new BffError(503, 'idp_unavailable',
 export const storeUnavailable = (o?: Opts) => new BffError(503, 'session_store_unavailable', o)
 export const upstreamUnavailable = (o?: Opts) => new BffError(502, 'upstream_unavailable', o)
 export const upstreamTimeout = (o?: Opts) => new BffError(504, 'upstream_timeout', o)
+export const invalidGrant = (o?: Opts) => new BffError(400, 'invalid_grant', o)
 export const serverError = (o?: Opts) => new BffError(500, 'server_error', o)
 
 /** Converts anything thrown into a BffError; unknown errors become server_error with no details leaked. */

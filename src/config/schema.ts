@@ -1,5 +1,6 @@
 import { z } from 'zod'
 import type { ClientAuth, DialectName, TokenKind } from './types.js'
+import { mobileSchema } from './mobile-schema.js'
 import { absoluteUri, httpUrl, origin, pathPrefix, redisUrl, scopeToken } from './schema-fields.js'
 
 /**
@@ -172,6 +173,7 @@ export const configSchema = z.strictObject({
   tokens: section(tokensSchema).describe('grants at rest and refresh'),
   provider: section(providerSchema).describe('the OAuth 2 / OIDC provider'),
   apis: z.array(apiSchema).default([]).describe('upstream APIs proxied with a Bearer token'),
+  mobile: section(mobileSchema).describe('mobile apps with a back end (system-browser login, DPoP-bound handles)'),
 })
 
 export type ConfigInput = z.output<typeof configSchema>

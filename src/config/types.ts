@@ -72,6 +72,19 @@ export interface ApiRoute {
   passSetCookie: boolean
 }
 
+export interface MobileApp {
+  clientId: string
+  redirectUris: readonly string[]
+  dpop: boolean
+}
+
+export interface MobileConfig {
+  handoffTtlSeconds: number
+  idleTimeoutSeconds: number
+  absoluteTimeoutSeconds: number
+  apps: readonly MobileApp[]
+}
+
 export interface Config {
   publicUrl: URL
   port: number
@@ -86,5 +99,6 @@ export interface Config {
   tokens: TokensConfig
   provider: ProviderConfig
   apis: readonly ApiRoute[]
+  mobile: MobileConfig
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent'
 }

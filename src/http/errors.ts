@@ -1,4 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
+import type { Duplex } from 'node:stream'
 import type { ErrorRequestHandler } from 'express'
 import type { Logger } from '../observability/logger.js'
 import { LogEvents } from '../observability/log-events.js'
@@ -45,7 +46,7 @@ export function writeError(req: IncomingMessage, res: ServerResponse, err: unkno
   const message = error.expose || error.status >= 500 ? error.message : defaultMessages[error.code]
   res.statusCode = error.status
   res.setHeader('Cache-Control', 'no-store')
-  if (error.status === 401) res.setHeader('WWW-Authenticate', 'Cookie realm="bff"')
+  if (error.status === 401) res.setHeader('WWW-Authenticate', error.wwwAuthenticate ?? 'Cookie realm="bff"')
   if (error.code === 'session_expired') {
     const secure = opts.cookieSecure ? '; Secure' : ''
     res.appendHeader('Set-Cookie', `${opts.sessionCookieName}=; Path=/; Expires=Thu, 01 Jan 1970 00:00:00 GMT; HttpOnly${secure}`)
@@ -58,6 +59,17 @@ export function writeError(req: IncomingMessage, res: ServerResponse, err: unkno
   res.setHeader('Content-Type', html ? 'text/html; charset=utf-8' : 'application/json; charset=utf-8')
   res.setHeader('Content-Length', Buffer.byteLength(body))
   res.end(body)
+}
+
+/** The answer to a refused WebSocket upgrade, written on the raw socket (there is no response object yet). */
+export function writeUpgradeRefusal(socket: Duplex, err: unknown) {
+  const error = toBffError(err)
+  const body = JSON.stringify({ error: error.code })
+  const challenge = error.status === 401 ? `WWW-Authenticate: ${error.wwwAuthenticate ?? 'Cookie realm="bff"'}\r\n` : ''
+  socket.end(
+    `HTTP/1.1 ${error.status} ${error.code}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n` +
+      `${challenge}Cache-Control: no-store\r\nConnection: close\r\n\r\n${body}`,
+  )
 }
 
 /** The one error handler (STYLE.md §5). Clears the session cookie on session_expired. */

@@ -21,6 +21,8 @@ export interface Grant {
   createdAt: number
   /** bumped on every write; a writer never replaces a newer version with an older one */
   version: number
+  /** epoch ms at which the grant ends (its session's absolute timeout); absent: createdAt + the browser's */
+  expiresAt?: number
 }
 
 export interface GrantStore {

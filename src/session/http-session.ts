@@ -1,10 +1,10 @@
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto'
-import session, { type Store } from 'express-session'
+import session, { type SessionData, type Store } from 'express-session'
 import { RedisStore } from 'connect-redis'
 import type { RequestHandler } from 'express'
 import type { SessionConfig } from '../config/types.js'
 import type { RedisClient } from './redis-store.js'
-import { sessionTtlSeconds, type BrokerSession } from './session.js'
+import { recordTtlSeconds, type BrokerSession, type SessionTimeouts } from './session.js'
 import './session.js'
 
 export interface HttpSession {
@@ -12,7 +12,9 @@ export interface HttpSession {
   /** the express-session store (sessions are destroyed by id on back-channel logout) */
   store: Store
   /** slides the idle timeout without holding the response back (see NOTES.md on express-session's touch) */
-  touch(sessionId: string, createdAt: number): void
+  touch(sessionId: string, session: BrokerSession): void
+  /** writes a session record without a cookie (mobile sessions: the id is the hash of the handle) */
+  save(sessionId: string, session: BrokerSession): Promise<void>
   destroy(sessionId: string): Promise<void>
   /** the session id a raw Cookie header names, signature checked; undefined for none or a forged one */
   idFromCookie(cookieHeader: string | undefined): string | undefined
@@ -32,7 +34,13 @@ export function readCookieValue(header: string | undefined, name: string): strin
 
 /** express-session's cookie format (cookie-signature): `s:<id>.<base64 HMAC-SHA256 without padding>` */
 export function unsignSessionCookie(value: string, secrets: readonly string[]): string | undefined {
-  const raw = decodeURIComponent(value)
+  let raw: string
+  try {
+    raw = decodeURIComponent(value)
+  } catch {
+    // a malformed percent-encoding (`%E0%A4%A`) is no session, not a 500
+    return undefined
+  }
   if (!raw.startsWith('s:')) return undefined
   const dot = raw.lastIndexOf('.')
   if (dot < 3) return undefined
@@ -53,16 +61,18 @@ export function createHttpSession(deps: {
   config: SessionConfig
   redis: RedisClient | undefined
   prefix: string
+  /** mobile sessions' timeouts (mobile.*); the browser's are config's */
+  mobile?: SessionTimeouts['mobile']
   now?: () => number
 }): HttpSession {
   const { config } = deps
   const now = deps.now ?? Date.now
-  const timeouts = config
+  const timeouts: SessionTimeouts = { browser: config, mobile: deps.mobile ?? config }
   const store: Store = deps.redis
     ? new RedisStore({
         client: deps.redis,
         prefix: `${deps.prefix}sess:`,
-        ttl: (sess: { broker?: { createdAt?: number } }) => sessionTtlSeconds(sess.broker?.createdAt, now(), timeouts),
+        ttl: (sess: { broker?: BrokerSession }) => recordTtlSeconds(sess.broker, now(), timeouts),
         // touch is done by `touch()` below, off the response's critical path
         disableTouch: true,
       })
@@ -98,7 +108,7 @@ export function createHttpSession(deps: {
         next(err)
       })
     },
-    touch(sessionId, createdAt) {
+    touch(sessionId, session) {
       if (!deps.redis) return
       // at most one EXPIRE per session per clock second: EXPIRE counts whole seconds, so a second one within the
       // same second would set the same deadline; a page's burst of API calls costs one Redis write, not one each
@@ -110,7 +120,7 @@ export function createHttpSession(deps: {
       }
       if (touchedThisSecond.has(sessionId)) return
       touchedThisSecond.add(sessionId)
-      const ttl = sessionTtlSeconds(createdAt, at, timeouts)
+      const ttl = recordTtlSeconds(session, at, timeouts)
       if (ttl > 0) deps.redis.expire(sessionKey(sessionId), ttl).catch(() => undefined)
     },
     idFromCookie(cookieHeader) {
@@ -130,6 +140,11 @@ export function createHttpSession(deps: {
       return new Promise((resolve, reject) =>
         store.get(id, (err, sess) => (err ? reject(err) : resolve(sess?.broker ?? undefined))),
       )
+    },
+    save(sessionId, broker) {
+      // express-session's record shape, so the cookie and the handle are two transports of one session model
+      const record = { cookie: { path: '/', httpOnly: true, originalMaxAge: null }, broker } as unknown as SessionData
+      return new Promise((resolve, reject) => store.set(sessionId, record, (err) => (err ? reject(err) : resolve())))
     },
     destroy(sessionId) {
       return new Promise((resolve, reject) => store.destroy(sessionId, (err) => (err ? reject(err) : resolve())))

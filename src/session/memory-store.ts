@@ -41,6 +41,13 @@ export function createMemoryStore(now: () => number = Date.now): KeyValueStore {
       values.delete(key)
       return v
     },
+    async swap(key, value) {
+      const entry = live(key)
+      if (typeof entry?.value !== 'string') return undefined
+      const old = entry.value
+      entry.value = value
+      return old
+    },
     async del(...keys) {
       for (const k of keys) values.delete(k)
     },
@@ -59,7 +66,7 @@ export function createMemoryStore(now: () => number = Date.now): KeyValueStore {
       const entry = live(key)
       const set = entry && entry.value instanceof Set ? entry.value : new Set<string>()
       set.add(member)
-      values.set(key, { value: set, expiresAt: now() + ttlMs })
+      values.set(key, { value: set, expiresAt: Math.max(entry?.expiresAt ?? 0, now() + ttlMs) })
     },
     async removeFromSet(key, member) {
       const v = live(key)?.value

@@ -53,6 +53,8 @@ export function waitUntilReady(client: RedisClient, timeoutMs: number): Promise<
 
 const DEL_IF_EQUALS = `if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end`
 const EXPIRE_IF_EQUALS = `if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('pexpire', KEYS[1], ARGV[2]) else return 0 end`
+// the set's TTL only ever grows: a short browser session must not shorten the entry of a 90-day mobile session
+const ADD_EXTENDING_TTL = `redis.call('sadd', KEYS[1], ARGV[1]) if redis.call('pttl', KEYS[1]) < tonumber(ARGV[2]) then redis.call('pexpire', KEYS[1], ARGV[2]) end return 1`
 const INCR_WITH_TTL = `local n = redis.call('incr', KEYS[1]) if n == 1 then redis.call('pexpire', KEYS[1], ARGV[1]) end return n`
 
 /** A connection or timeout failure of the store (as opposed to a bug): the request answers 503. */
@@ -84,6 +86,10 @@ export function createRedisStore(client: RedisClient): KeyValueStore {
     async take(key) {
       return (await client.getdel(key)) ?? undefined
     },
+    async swap(key, value) {
+      const old = (await client.call('set', key, value, 'XX', 'KEEPTTL', 'GET')) as string | null
+      return old ?? undefined
+    },
     async del(...keys) {
       // one DEL per key: in a cluster the keys may live in different slots
       if (keys.length) await Promise.all(keys.map((k) => client.del(k)))
@@ -95,7 +101,7 @@ export function createRedisStore(client: RedisClient): KeyValueStore {
       return (await client.eval(EXPIRE_IF_EQUALS, 1, key, value, String(Math.ceil(ttlMs)))) === 1
     },
     async addToSet(key, member, ttlMs) {
-      await client.multi().sadd(key, member).pexpire(key, Math.ceil(ttlMs)).exec()
+      await client.eval(ADD_EXTENDING_TTL, 1, key, member, String(Math.ceil(ttlMs)))
     },
     async removeFromSet(key, member) {
       await client.srem(key, member)

@@ -10,7 +10,33 @@ export interface BrokerSession {
   providerSid?: string
   /** epoch ms */
   createdAt: number
+  /** 'mobile' for a session held through a handle (mobile.apps[]); absent for a browser (cookie) session */
+  kind?: 'mobile'
+  /** mobile: the app's client id at the broker */
+  clientId?: string
+  /** mobile: RFC 7638 thumbprint of the key the handle is bound to (DPoP apps, RFC 9449) */
+  dpopJkt?: string
+  /** mobile: epoch ms until which the handoff code may be redeemed; until it is, the record lives no longer */
+  handoffUntil?: number
 }
+
+export interface Timeouts {
+  idleTimeoutSeconds: number
+  absoluteTimeoutSeconds: number
+}
+
+/** The timeouts of each kind of session: the browser's (session.*) and the mobile ones (mobile.*). */
+export interface SessionTimeouts {
+  browser: Timeouts
+  mobile: Timeouts
+}
+
+export const timeoutsOf = (session: Pick<BrokerSession, 'kind'> | undefined, all: SessionTimeouts): Timeouts =>
+  session?.kind === 'mobile' ? all.mobile : all.browser
+
+/** Epoch ms after which the session is over whatever happens (its absolute timeout). */
+export const absoluteDeadline = (session: Pick<BrokerSession, 'kind' | 'createdAt'>, all: SessionTimeouts): number =>
+  session.createdAt + timeoutsOf(session, all).absoluteTimeoutSeconds * 1000
 
 declare module 'express-session' {
   interface SessionData {
@@ -50,7 +76,7 @@ export function readSubject(source: Readonly<Record<string, unknown>> | undefine
 export function sessionExpiresAt(
   session: Pick<BrokerSession, 'createdAt'>,
   lastSeenMs: number,
-  timeouts: { idleTimeoutSeconds: number; absoluteTimeoutSeconds: number },
+  timeouts: Timeouts,
 ): number {
   const absolute = session.createdAt + timeouts.absoluteTimeoutSeconds * 1000
   const idle = lastSeenMs + timeouts.idleTimeoutSeconds * 1000
@@ -58,12 +84,15 @@ export function sessionExpiresAt(
 }
 
 /** Remaining lifetime of a session record in seconds (the Redis TTL), never beyond the absolute timeout. */
-export function sessionTtlSeconds(
-  createdAt: number | undefined,
-  nowMs: number,
-  timeouts: { idleTimeoutSeconds: number; absoluteTimeoutSeconds: number },
-): number {
+export function sessionTtlSeconds(createdAt: number | undefined, nowMs: number, timeouts: Timeouts): number {
   if (createdAt === undefined) return timeouts.idleTimeoutSeconds
   const left = Math.floor((createdAt + timeouts.absoluteTimeoutSeconds * 1000 - nowMs) / 1000)
   return Math.min(timeouts.idleTimeoutSeconds, left)
+}
+
+/** The Redis TTL of a session record: its kind's timeouts, and no longer than its unredeemed handoff code. */
+export function recordTtlSeconds(session: BrokerSession | undefined, nowMs: number, all: SessionTimeouts): number {
+  const ttl = sessionTtlSeconds(session?.createdAt, nowMs, timeoutsOf(session, all))
+  if (session?.handoffUntil === undefined) return ttl
+  return Math.min(ttl, Math.ceil((session.handoffUntil - nowMs) / 1000))
 }

@@ -14,11 +14,15 @@ export interface KeyValueStore {
   setIfAbsent(key: string, value: string, ttlMs: number): Promise<boolean>
   /** GETDEL: read and delete in one step (single-use values) */
   take(key: string): Promise<string | undefined>
+  /** SET XX KEEPTTL GET: replaces the value of a live key, keeping its TTL, and returns the old one (an atomic
+   * single use that remembers it was used); a missing key stays missing */
+  swap(key: string, value: string): Promise<string | undefined>
   del(...keys: string[]): Promise<void>
   /** deletes the key only while it still holds `value` (lock release without stealing another holder's lease) */
   delIfEquals(key: string, value: string): Promise<boolean>
   /** extends the TTL only while the key still holds `value` (lock lease renewal) */
   expireIfEquals(key: string, value: string, ttlMs: number): Promise<boolean>
+  /** SADD; the set's TTL becomes at least ttlMs (never shortened by a shorter-lived member) */
   addToSet(key: string, member: string, ttlMs: number): Promise<void>
   removeFromSet(key: string, member: string): Promise<void>
   setMembers(key: string): Promise<string[]>

@@ -64,7 +64,7 @@ export function createGrantRefresher(deps: GrantRefresherDeps): GrantRefresher {
       logger.warn(fields, 'stale grant write skipped')
       return
     }
-    const ttlMs = Math.max(1000, next.createdAt + deps.grantTtlMs - clock.now())
+    const ttlMs = Math.max(1000, (next.expiresAt ?? next.createdAt + deps.grantTtlMs) - clock.now())
     await grants.put(next, ttlMs)
   }
 

@@ -1,11 +1,14 @@
 import type { RequestHandler } from 'express'
-import { csrfFailed } from '../../errors.js'
+import { checkCookieGuard } from '../authenticate.js'
 
 /**
  * The anti-CSRF header (OAuth 2.0 for Browser-Based Apps, BFF pattern): a cross-site page cannot add a custom header
- * to a request without a CORS preflight, which the broker never grants. Cookie sessions need `X-CSRF: 1`.
+ * to a request without a CORS preflight, which the broker never grants. For cookie routes that do not run the
+ * authentication step (the password login, which starts a session rather than using one).
  */
-export const requireCsrfHeader: RequestHandler = (req, _res, next) => {
-  if (req.get('x-csrf') === '1') return next()
-  next(csrfFailed())
+export function createRequireCsrfHeader(publicUrl: URL): RequestHandler {
+  return (req, _res, next) => {
+    checkCookieGuard(req, 'csrf-header', publicUrl)
+    next()
+  }
 }

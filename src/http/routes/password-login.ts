@@ -7,7 +7,8 @@ import { LogEvents } from '../../observability/log-events.js'
 import type { SessionLifecycle } from '../session-lifecycle.js'
 import { createRateLimiter, hashKey, type WindowLimit } from '../rate-limit.js'
 import { BffError, invalidRequest, toBffError, tooManyRequests } from '../../errors.js'
-import { createSessionInfoRoute } from './session-info.js'
+import { sessionInfo } from './session-info.js'
+import type { BrokerSession, SessionTimeouts } from '../../session/session.js'
 
 /**
  * Online guessing limits (RFC 9700 §2.4 deprecates the password grant; while it is on, guessing is throttled).
@@ -33,7 +34,7 @@ export interface PasswordLoginRouteDeps {
   logger: Logger
   metrics: Metrics
   basePath: string
-  timeouts: { idleTimeoutSeconds: number; absoluteTimeoutSeconds: number }
+  timeouts: SessionTimeouts
   now: () => number
 }
 
@@ -45,9 +46,8 @@ export interface PasswordLoginRouteDeps {
  */
 export function createPasswordLoginRoute(deps: PasswordLoginRouteDeps): RequestHandler {
   const limiter = createRateLimiter({ store: deps.store, prefix: deps.prefix, now: deps.now })
-  const sessionInfo = createSessionInfoRoute({ basePath: deps.basePath, timeouts: deps.timeouts, now: deps.now })
 
-  return async (req, res, next) => {
+  return async (req, res) => {
     const { username, password } = readCredentials(req.body)
     const ip = req.ip ?? 'unknown'
     const verdict = await limiter.hit([
@@ -64,11 +64,12 @@ export function createPasswordLoginRoute(deps: PasswordLoginRouteDeps): RequestH
       res.set('Retry-After', String(verdict.retryAfterSeconds))
       throw tooManyRequests({ detail: `password login: ${verdict.name} limit` })
     }
+    let session: BrokerSession
     try {
       // provider failures are BffErrors already: invalid_grant is 401 login_failed, with one message for
       // "no such user" and "wrong password" (no user enumeration)
       const tokens = await deps.provider.password(username, password)
-      await deps.sessions.start(req, tokens)
+      session = await deps.sessions.start(req, tokens)
     } catch (err) {
       const error = toBffError(err)
       deps.metrics.loginOutcomes.inc({ outcome: error.code })
@@ -76,7 +77,7 @@ export function createPasswordLoginRoute(deps: PasswordLoginRouteDeps): RequestH
       throw error
     }
     deps.metrics.loginOutcomes.inc({ outcome: 'success' })
-    return sessionInfo(req, res, next)
+    res.set('Cache-Control', 'no-store').json(sessionInfo(session, deps))
   }
 }
 

@@ -1,22 +1,29 @@
 import type { RequestHandler } from 'express'
-import { currentSession } from '../middleware/require-session.js'
-import { sessionExpiresAt } from '../../session/session.js'
+import { callerOf } from '../authenticate.js'
+import { sessionExpiresAt, timeoutsOf, type BrokerSession, type SessionTimeouts } from '../../session/session.js'
 import { unauthorized } from '../../errors.js'
 
-/** GET /bff/user: the user's claims (always `sub`), when the session ends, and the logout URL. */
-export function createSessionInfoRoute(deps: {
+export interface SessionInfoDeps {
   basePath: string
-  timeouts: { idleTimeoutSeconds: number; absoluteTimeoutSeconds: number }
+  timeouts: SessionTimeouts
   now: () => number
-}): RequestHandler {
+}
+
+/** The /bff/user answer: the user's claims (always `sub`), when the session ends, and the logout URL. */
+export function sessionInfo(session: BrokerSession, deps: SessionInfoDeps): Record<string, unknown> {
+  return {
+    ...session.claims,
+    sub: session.sub,
+    sessionExpiresAt: sessionExpiresAt(session, deps.now(), timeoutsOf(session, deps.timeouts)),
+    logoutUrl: `${deps.basePath}/logout?sid=${encodeURIComponent(session.logoutSid)}`,
+  }
+}
+
+/** GET /bff/user, after the authentication step (cookie + CSRF header, or a mobile handle). */
+export function createSessionInfoRoute(deps: SessionInfoDeps): RequestHandler {
   return (req, res) => {
-    const broker = currentSession(req)
-    if (!broker) throw unauthorized()
-    res.set('Cache-Control', 'no-store').json({
-      ...broker.claims,
-      sub: broker.sub,
-      sessionExpiresAt: sessionExpiresAt(broker, deps.now(), deps.timeouts),
-      logoutUrl: `${deps.basePath}/logout?sid=${encodeURIComponent(broker.logoutSid)}`,
-    })
+    const caller = callerOf(req)
+    if (caller.kind !== 'session') throw unauthorized()
+    res.set('Cache-Control', 'no-store').json(sessionInfo(caller.session, deps))
   }
 }
