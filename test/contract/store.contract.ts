@@ -99,14 +99,33 @@ export function describeKeyValueStore(name: string, makeStore: () => Promise<Sto
 
     it('when members are added and removed, then the set lists the rest until its TTL ends', async () => {
       const k = key('set-members')
-      await store.addToSet(k, 'a', 60_000)
-      await store.addToSet(k, 'b', 60_000)
+      await store.addToSet(k, 'a', shortTtlMs)
+      await store.addToSet(k, 'b', shortTtlMs)
       await store.addToSet(k, 'b', shortTtlMs)
       expect((await store.setMembers(k)).sort()).toEqual(['a', 'b'])
       await store.removeFromSet(k, 'a')
       expect(await store.setMembers(k)).toEqual(['b'])
       await sleep(pastTtlMs)
       expect(await store.setMembers(k)).toEqual([])
+    })
+
+    it('when a shorter-lived member is added, then the set keeps its longer TTL (a browser session never shortens a mobile one)', async () => {
+      const k = key('set-ttl')
+      await store.addToSet(k, 'mobile', 60_000)
+      await store.addToSet(k, 'browser', shortTtlMs)
+      await sleep(pastTtlMs)
+      expect((await store.setMembers(k)).sort()).toEqual(['browser', 'mobile'])
+    })
+
+    it('when a live key is swapped, then the old value comes back once, the TTL stays, and a missing key stays missing', async () => {
+      const k = key('swap')
+      await store.set(k, 'first', shortTtlMs)
+      expect(await store.swap(k, 'second')).toBe('first')
+      expect(await store.swap(k, 'third')).toBe('second')
+      await sleep(pastTtlMs)
+      expect(await store.get(k)).toBeUndefined()
+      expect(await store.swap(k, 'fourth')).toBeUndefined()
+      expect(await store.get(k)).toBeUndefined()
     })
 
     it('when a counter is incremented, then it counts within its window and restarts after the first TTL', async () => {
