@@ -99,6 +99,7 @@ function buildConfig(d: ConfigInput, provider: ProviderConfig, production: boole
     tokens: d.tokens,
     provider,
     apis: d.apis.map((api) => ({ ...api, target: new URL(api.target) })),
+    jobs: d.jobs,
     logLevel: d.logLevel,
   }
 }

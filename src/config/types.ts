@@ -72,6 +72,24 @@ export interface ApiRoute {
   passSetCookie: boolean
 }
 
+export interface JobClientConfig {
+  id: string
+  /** `sha256:` + 64 lowercase hex digits */
+  secretHash: string
+  /** apis[].path values it may call */
+  apis: readonly string[]
+  onBehalfOf: boolean
+  admin: boolean
+}
+
+export interface JobsConfig {
+  tokenTtlSeconds: number
+  offlineGrantIdleSeconds: number
+  /** failed authentications at POST /bff/jobs/token, counted per window */
+  authFailureLimits: { perClientId: number; perAddress: number; windowSeconds: number }
+  clients: readonly JobClientConfig[]
+}
+
 export interface Config {
   publicUrl: URL
   port: number
@@ -86,5 +104,6 @@ export interface Config {
   tokens: TokensConfig
   provider: ProviderConfig
   apis: readonly ApiRoute[]
+  jobs: JobsConfig
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent'
 }
