@@ -17,6 +17,8 @@ export type JobAuthResult =
 export interface JobClients {
   /** checks an `Authorization` header value against `jobs.clients[]` (the same work whether or not the id exists) */
   authenticate(authorizationHeader: string | undefined): JobAuthResult
+  /** the secret check alone, for callers that parsed the header already */
+  verify(credentials: BasicCredentials): JobAuthResult
   byId(id: string): JobClientConfig | undefined
 }
 
@@ -66,18 +68,21 @@ export function createJobClients(clients: readonly JobClientConfig[]): JobClient
   const byId = new Map(clients.map((client) => [client.id, { client, hash: digestOf(client.secretHash) }]))
   // an unknown id is compared against this, so its answer takes as long as a wrong secret's
   const decoy = randomBytes(32)
+  const verify = ({ clientId, secret }: BasicCredentials): JobAuthResult => {
+    const entry = byId.get(clientId)
+    const presented = createHash('sha256').update(secret, 'utf8').digest()
+    const matches = timingSafeEqual(presented, entry?.hash ?? decoy)
+    if (entry === undefined) return { ok: false, reason: 'unknown_client', clientId }
+    if (!matches) return { ok: false, reason: 'wrong_secret', clientId }
+    return { ok: true, client: entry.client }
+  }
   return {
     authenticate(authorizationHeader) {
       if (authorizationHeader === undefined) return { ok: false, reason: 'no_credentials' }
       const credentials = parseBasicCredentials(authorizationHeader)
-      if (credentials === undefined) return { ok: false, reason: 'malformed_credentials' }
-      const entry = byId.get(credentials.clientId)
-      const presented = createHash('sha256').update(credentials.secret, 'utf8').digest()
-      const matches = timingSafeEqual(presented, entry?.hash ?? decoy)
-      if (entry === undefined) return { ok: false, reason: 'unknown_client', clientId: credentials.clientId }
-      if (!matches) return { ok: false, reason: 'wrong_secret', clientId: credentials.clientId }
-      return { ok: true, client: entry.client }
+      return credentials === undefined ? { ok: false, reason: 'malformed_credentials' } : verify(credentials)
     },
+    verify,
     byId: (id) => byId.get(id)?.client,
   }
 }
