@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto'
+import { expect } from 'vitest'
 import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { Writable } from 'node:stream'
@@ -46,6 +47,13 @@ export async function requestToken(origin: string, opts: TokenRequest) {
     body: opts.body ?? 'grant_type=client_credentials',
   })
   return { status: res.status, headers: res.headers, body: (await res.json()) as Record<string, unknown> }
+}
+
+export function expectInvalidClient(res: Awaited<ReturnType<typeof requestToken>>) {
+  expect(res.status).toBe(401)
+  expect(res.body).toEqual({ error: 'invalid_client', error_description: 'Client authentication failed.' })
+  expect(res.headers.get('www-authenticate')).toBe('Basic realm="bff-jobs"')
+  expect(res.headers.get('cache-control')).toBe('no-store')
 }
 
 /** The real app from createApp with an injected clock (startBroker takes none), listening on loopback. */
