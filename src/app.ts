@@ -36,6 +36,9 @@ import { systemClock, type Clock } from './tokens/clock.js'
 import { createRouteTable } from './proxy/upstreams.js'
 import { createApiProxy } from './proxy/api-proxy.js'
 import { createApiRoutes } from './http/routes/api.js'
+import { createJobTokenErrors, createJobTokenRoute, jobTokenBodyLimit } from './http/routes/job-token.js'
+import { createJobClients } from './jobs/job-clients.js'
+import { createJobTokens } from './jobs/job-tokens.js'
 
 export interface AppDeps {
   config: Config
@@ -91,6 +94,8 @@ export function createApp(deps: AppDeps): BrokerApp {
     refreshSkewSeconds: config.tokens.refreshSkewSeconds,
     providerTimeoutMs: config.provider.timeoutMs,
   })
+  const jobClients = createJobClients(config.jobs.clients)
+  const jobTokens = createJobTokens({ store, prefix, clients: jobClients, tokenTtlSeconds: config.jobs.tokenTtlSeconds, now })
   const routeTable = createRouteTable(config.apis)
   const proxy = createApiProxy({
     logger,
@@ -120,6 +125,7 @@ export function createApp(deps: AppDeps): BrokerApp {
 
   const isApiPath = (path: string) =>
     path === `${base}/user` || path.startsWith(`${base}/login/`) || path === `${base}/backchannel-logout` ||
+    path.startsWith(`${base}/jobs/`) ||
     config.apis.some((a) => path === a.path || path.startsWith(`${a.path}/`))
   const routeOf = (path: string) => {
     if (path.startsWith(`${base}/`)) return path.slice(base.length + 1).split('/')[0] || 'other'
@@ -169,6 +175,16 @@ export function createApp(deps: AppDeps): BrokerApp {
       createPasswordLoginRoute({
         provider, sessions, store, prefix, logger, metrics, now, basePath: base, timeouts,
       }),
+    )
+  }
+  // job clients (client credentials with HTTP Basic, RFC 6749 §4.4): only when some are configured, else 404
+  if (config.jobs.clients.length > 0) {
+    app.post(
+      `${base}/jobs/token`,
+      storeGuard,
+      express.urlencoded({ extended: false, limit: jobTokenBodyLimit }),
+      createJobTokenRoute({ clients: jobClients, tokens: jobTokens, store, prefix, limits: config.jobs.authFailureLimits, logger, now }),
+      createJobTokenErrors({ logger, isStoreError: isStoreUnavailableError }),
     )
   }
   app.get(

@@ -16,6 +16,10 @@ export type BffErrorCode =
   | 'server_error'
   | 'invalid_grant'
   | 'invalid_dpop_proof'
+  | 'invalid_client'
+  | 'unsupported_grant_type'
+  | 'forbidden'
+  | 'no_offline_grant'
 
 export const defaultMessages: Record<BffErrorCode, string> = {
   unauthorized: 'No session: log in first.',
@@ -32,6 +36,10 @@ export const defaultMessages: Record<BffErrorCode, string> = {
   server_error: 'An unexpected error occurred.',
   invalid_grant: 'The code is invalid, expired or already used.',
   invalid_dpop_proof: 'The DPoP proof is missing or invalid.',
+  invalid_client: 'Client authentication failed.',
+  unsupported_grant_type: 'The grant type is not supported here.',
+  forbidden: 'This caller may not use this route.',
+  no_offline_grant: 'The user has granted no offline access.',
 }
 
 export class BffError extends Error {
@@ -67,6 +75,11 @@ export const loginFailed = (o?: Opts) => new BffError(400, 'login_failed', o)
 export const invalidRequest = (o?: Opts) => new BffError(400, 'invalid_request', o)
 export const notFound = (o?: Opts) => new BffError(404, 'not_found', o)
 export const tooManyRequests = (o?: Opts) => new BffError(429, 'too_many_requests', o)
+// RFC 6749 §5.2 codes of the job token endpoint, and the job caller's refusals
+export const invalidClient = (o?: Opts) => new BffError(401, 'invalid_client', o)
+export const unsupportedGrantType = (o?: Opts) => new BffError(400, 'unsupported_grant_type', o)
+export const forbidden = (o?: Opts) => new BffError(403, 'forbidden', o)
+export const noOfflineGrant = (o?: Opts) => new BffError(403, 'no_offline_grant', o)
 // 5xx messages are fixed texts, safe to show even though expose is false
 export const idpUnavailable = (o?: Opts) => new BffError(503, 'idp_unavailable', o)
 export const storeUnavailable = (o?: Opts) => new BffError(503, 'session_store_unavailable', o)

@@ -100,6 +100,7 @@ function buildConfig(d: ConfigInput, provider: ProviderConfig, production: boole
     provider,
     apis: d.apis.map((api) => ({ ...api, target: new URL(api.target) })),
     mobile: d.mobile,
+    jobs: d.jobs,
     logLevel: d.logLevel,
   }
 }

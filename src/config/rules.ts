@@ -22,6 +22,7 @@ export function crossKeyProblems(s: Sections, production: boolean): string[] {
     ...sessionProblems(s),
     ...redisProblems(s),
     ...providerParamProblems(s),
+    ...jobProblems(s),
     ...(production ? productionProblems(s) : []),
   ]
 }
@@ -64,6 +65,23 @@ function providerParamProblems({ provider }: Sections): string[] {
   return Object.keys(provider.authorizationParams)
     .filter((name) => brokerParams.includes(name))
     .map((name) => `provider.authorizationParams.${name}: set by the broker; use the matching provider key instead`)
+}
+
+/** Job client ids are unique, and each entry of a client's `apis` names a configured route. */
+function jobProblems({ jobs, apis }: Sections): string[] {
+  if (jobs === undefined) return []
+  const problems: string[] = []
+  jobs.clients.forEach((client, i) => {
+    const first = jobs.clients.findIndex((other) => other.id === client.id)
+    if (first < i) problems.push(`jobs.clients[${i}].id: duplicate of jobs.clients[${first}].id (${client.id})`)
+    if (apis === undefined) return // apis failed on its own and is reported there
+    client.apis.forEach((path, j) => {
+      if (!apis.some((api) => api.path === path)) {
+        problems.push(`jobs.clients[${i}].apis[${j}]: names no apis[].path (${path})`)
+      }
+    })
+  })
+  return problems
 }
 
 /** Production refuses what is only safe on a developer's machine. */

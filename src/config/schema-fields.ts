@@ -59,3 +59,10 @@ export const pathPrefix = z.string().regex(
 
 /** RFC 6749 §3.3 scope-token: printable ASCII except space, `"` and `\`. */
 export const scopeToken = z.string().regex(/^[\x21\x23-\x5B\x5D-\x7E]+$/, 'must be a scope token (no spaces)')
+
+/** A job client id: a safe token (letters, digits, `.` `_` `-`), so it needs no escaping in logs, keys or Basic auth. */
+export const jobClientIdPattern = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/
+export const jobClientId = z.string().regex(jobClientIdPattern, 'must be 1 to 64 letters, digits, . _ or - (starting with a letter or digit)')
+
+/** The SHA-256 of a job secret as `npm run job:secret` prints it; anything else (the secret itself, upper case) is refused. */
+export const secretHash = z.string().regex(/^sha256:[0-9a-f]{64}$/, 'must be "sha256:" followed by 64 lowercase hex digits (npm run job:secret)')

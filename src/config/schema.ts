@@ -1,7 +1,7 @@
 import { z } from 'zod'
 import type { ClientAuth, DialectName, TokenKind } from './types.js'
 import { mobileSchema } from './mobile-schema.js'
-import { absoluteUri, httpUrl, origin, pathPrefix, redisUrl, scopeToken } from './schema-fields.js'
+import { absoluteUri, httpUrl, jobClientId, origin, pathPrefix, redisUrl, scopeToken, secretHash } from './schema-fields.js'
 
 /**
  * The config file's shape (DESIGN.md "Config file keys" and "Provider dialects"). Each key's `.describe()` is
@@ -144,6 +144,27 @@ const apiSchema = z.strictObject({
     .describe("pass the upstream's Set-Cookie (never one named like the session cookie)"),
 })
 
+const jobClientSchema = z.strictObject({
+  id: jobClientId.describe('the job client id (the user-id part of its HTTP Basic credentials)'),
+  secretHash: secretHash.describe('"sha256:" + hex SHA-256 of its secret (npm run job:secret); never the secret itself'),
+  apis: z.array(pathPrefix).default([]).describe('the apis[].path routes it may call (empty: an admin-only client)'),
+  onBehalfOf: z.boolean().default(false).describe('may act for users who granted offline access'),
+  admin: z.boolean().default(false).describe('may call the session administration API'),
+})
+
+const jobsSchema = z.strictObject({
+  tokenTtlSeconds: z.number().int().min(30).max(3600).default(300)
+    .describe('lifetime of a job token from POST /bff/jobs/token (30 to 3600)'),
+  offlineGrantIdleSeconds: z.number().int().min(3600).max(31_536_000).default(2_592_000)
+    .describe('an offline grant unused this long ends (1 hour to 1 year)'),
+  authFailureLimits: z.strictObject({
+    perClientId: z.number().int().min(1).default(10).describe('failed authentications allowed per client id and window'),
+    perAddress: z.number().int().min(1).default(30).describe('failed authentications allowed per client address and window'),
+    windowSeconds: z.number().int().min(10).max(86_400).default(300).describe('length of the counting window (10 to 86400)'),
+  }).prefault({}).describe('past a limit POST /bff/jobs/token answers 429 until the window ends, even to the right secret'),
+  clients: z.array(jobClientSchema).default([]).describe('background jobs that authenticate to the broker'),
+})
+
 /**
  * An absent section parses as `{}`, so each missing key is named (`session.secrets: required`) rather than
  * the section as a whole; the cast admits the empty default that validation then reports on.
@@ -174,8 +195,10 @@ export const configSchema = z.strictObject({
   provider: section(providerSchema).describe('the OAuth 2 / OIDC provider'),
   apis: z.array(apiSchema).default([]).describe('upstream APIs proxied with a Bearer token'),
   mobile: section(mobileSchema).describe('mobile apps with a back end (system-browser login, DPoP-bound handles)'),
+  jobs: section(jobsSchema).describe('background job clients'),
 })
 
 export type ConfigInput = z.output<typeof configSchema>
 export type ProviderInput = z.output<typeof providerSchema>
 export type ApiInput = z.output<typeof apiSchema>
+export type JobsInput = z.output<typeof jobsSchema>

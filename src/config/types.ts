@@ -85,6 +85,24 @@ export interface MobileConfig {
   apps: readonly MobileApp[]
 }
 
+export interface JobClientConfig {
+  id: string
+  /** `sha256:` + 64 lowercase hex digits */
+  secretHash: string
+  /** apis[].path values it may call */
+  apis: readonly string[]
+  onBehalfOf: boolean
+  admin: boolean
+}
+
+export interface JobsConfig {
+  tokenTtlSeconds: number
+  offlineGrantIdleSeconds: number
+  /** failed authentications at POST /bff/jobs/token, counted per window */
+  authFailureLimits: { perClientId: number; perAddress: number; windowSeconds: number }
+  clients: readonly JobClientConfig[]
+}
+
 export interface Config {
   publicUrl: URL
   port: number
@@ -100,5 +118,6 @@ export interface Config {
   provider: ProviderConfig
   apis: readonly ApiRoute[]
   mobile: MobileConfig
+  jobs: JobsConfig
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent'
 }

@@ -16,6 +16,11 @@ export type RateLimitVerdict =
 export interface RateLimiter {
   /** counts one hit for each (limit, key) pair; limited when any count is over its limit */
   hit(hits: ReadonlyArray<{ limit: WindowLimit; key: string }>): Promise<RateLimitVerdict>
+  /**
+   * reads the counts without adding to them; limited when any has reached its limit, i.e. when the next `hit`
+   * would be over it (for limits that count only failures: a caller past the limit is refused before it tries)
+   */
+  check(hits: ReadonlyArray<{ limit: WindowLimit; key: string }>): Promise<RateLimitVerdict>
 }
 
 /** The counted value as it appears in store keys and logs: a username is personal data, so only its hash. */
@@ -31,26 +36,31 @@ const clockSlackMs = 2000
  * time left in it.
  */
 export function createRateLimiter(deps: { store: KeyValueStore; prefix: string; now: () => number }): RateLimiter {
+  const count = async (
+    hits: ReadonlyArray<{ limit: WindowLimit; key: string }>,
+    read: (storeKey: string, ttlMs: number) => Promise<number>,
+    over: (count: number, limit: number) => boolean,
+  ): Promise<RateLimitVerdict> => {
+    const now = deps.now()
+    const counted = await Promise.all(
+      hits.map(async ({ limit, key }) => {
+        const window = Math.floor(now / limit.windowMs)
+        const endsAt = (window + 1) * limit.windowMs
+        const storeKey = `${deps.prefix}rl:${limit.name}:${window}:${hashKey(key)}`
+        return { limit, endsAt, over: over(await read(storeKey, endsAt - now + clockSlackMs), limit.limit) }
+      }),
+    )
+    const overs = counted.filter((c) => c.over)
+    if (overs.length === 0) return { limited: false }
+    const last = overs.reduce((a, b) => (b.endsAt > a.endsAt ? b : a))
+    return {
+      limited: true,
+      name: overs.map((c) => c.limit.name).join('+'),
+      retryAfterSeconds: Math.max(1, Math.ceil((last.endsAt - now) / 1000)),
+    }
+  }
   return {
-    async hit(hits) {
-      const now = deps.now()
-      const counted = await Promise.all(
-        hits.map(async ({ limit, key }) => {
-          const window = Math.floor(now / limit.windowMs)
-          const endsAt = (window + 1) * limit.windowMs
-          const storeKey = `${deps.prefix}rl:${limit.name}:${window}:${hashKey(key)}`
-          const count = await deps.store.increment(storeKey, endsAt - now + clockSlackMs)
-          return { limit, endsAt, over: count > limit.limit }
-        }),
-      )
-      const over = counted.filter((c) => c.over)
-      if (over.length === 0) return { limited: false }
-      const last = over.reduce((a, b) => (b.endsAt > a.endsAt ? b : a))
-      return {
-        limited: true,
-        name: over.map((c) => c.limit.name).join('+'),
-        retryAfterSeconds: Math.max(1, Math.ceil((last.endsAt - now) / 1000)),
-      }
-    },
+    hit: (hits) => count(hits, (key, ttlMs) => deps.store.increment(key, ttlMs), (n, limit) => n > limit),
+    check: (hits) => count(hits, async (key) => Number((await deps.store.get(key)) ?? 0), (n, limit) => n >= limit),
   }
 }

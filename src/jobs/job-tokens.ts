@@ -1,0 +1,83 @@
+import { createHash, randomBytes } from 'node:crypto'
+import type { JobClientConfig } from '../config/types.js'
+import type { KeyValueStore } from '../session/store.js'
+import type { JobClients } from './job-clients.js'
+
+/** What Redis holds for one job token, under the SHA-256 of the token (never the token itself). */
+export interface JobTokenRecord {
+  clientId: string
+  /** epoch milliseconds */
+  issuedAt: number
+}
+
+export interface IssuedJobToken {
+  /** `bffj_` + 43 base64url characters; shown to the job once, kept nowhere in clear */
+  token: string
+  expiresInSeconds: number
+}
+
+export interface JobTokenLookup {
+  client: JobClientConfig
+  issuedAt: number
+}
+
+export interface JobTokens {
+  issue(clientId: string): Promise<IssuedJobToken>
+  /** the configured client behind a live token; undefined for garbage, unknown, expired or revoked tokens */
+  lookup(token: string): Promise<JobTokenLookup | undefined>
+  revoke(token: string): Promise<void>
+}
+
+export const jobTokenPrefix = 'bffj_'
+// 32 random bytes are 43 base64url characters without padding
+const tokenFormat = /^bffj_[A-Za-z0-9_-]{43}$/
+
+/** Whether a string has the shape of a job token (checked before any store call, so garbage costs nothing). */
+export function isJobTokenFormat(token: string): boolean {
+  return tokenFormat.test(token)
+}
+
+export interface JobTokensDeps {
+  store: KeyValueStore
+  prefix: string
+  clients: JobClients
+  tokenTtlSeconds: number
+  now: () => number
+}
+
+/**
+ * Opaque, short-lived broker tokens for job clients (an access token in the sense of RFC 6749 §1.4, usable as an
+ * RFC 6750 Bearer token). Stored only as a hash, so a Redis dump yields none; the store's TTL ends them. A token
+ * whose client is no longer configured is dead: removing a client from the config revokes its tokens.
+ */
+export function createJobTokens(deps: JobTokensDeps): JobTokens {
+  const keyOf = (token: string) => `${deps.prefix}job:${createHash('sha256').update(token).digest('base64url')}`
+  return {
+    async issue(clientId) {
+      const token = `${jobTokenPrefix}${randomBytes(32).toString('base64url')}`
+      const record: JobTokenRecord = { clientId, issuedAt: deps.now() }
+      await deps.store.set(keyOf(token), JSON.stringify(record), deps.tokenTtlSeconds * 1000)
+      return { token, expiresInSeconds: deps.tokenTtlSeconds }
+    },
+    async lookup(token) {
+      if (!isJobTokenFormat(token)) return undefined
+      const raw = await deps.store.get(keyOf(token))
+      const record = raw === undefined ? undefined : parseRecord(raw)
+      const client = record === undefined ? undefined : deps.clients.byId(record.clientId)
+      return client === undefined || record === undefined ? undefined : { client, issuedAt: record.issuedAt }
+    },
+    async revoke(token) {
+      if (isJobTokenFormat(token)) await deps.store.del(keyOf(token))
+    },
+  }
+}
+
+function parseRecord(raw: string): JobTokenRecord | undefined {
+  try {
+    const value = JSON.parse(raw) as Partial<JobTokenRecord>
+    if (typeof value.clientId !== 'string' || typeof value.issuedAt !== 'number') return undefined
+    return { clientId: value.clientId, issuedAt: value.issuedAt }
+  } catch {
+    return undefined
+  }
+}
