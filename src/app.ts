@@ -10,6 +10,7 @@ import { createGrantStore } from './session/grant-store.js'
 import { createLoginTransactions } from './session/login-transactions.js'
 import { createSessionIndex } from './session/session-index.js'
 import { createHttpSession } from './session/http-session.js'
+import { createSessionWatch, type SessionWatch } from './session/session-watch.js'
 import type { Logger } from './observability/logger.js'
 import { createMetrics, type Metrics } from './observability/metrics.js'
 import { createMetricsRoute, createReadyz, healthz } from './observability/health.js'
@@ -53,6 +54,8 @@ export interface BrokerApp {
   metrics: Metrics
   /** attach to the HTTP server's 'upgrade' event (WebSocket API routes) */
   handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void
+  /** open WebSocket tunnels and their sessions (tests run a check without waiting for the timer) */
+  sessionWatch: SessionWatch
   close(): Promise<void>
 }
 
@@ -70,8 +73,10 @@ export function createApp(deps: AppDeps): BrokerApp {
   const transactions = createLoginTransactions({ store, keyRing, prefix })
   const index = createSessionIndex({ store, prefix })
   const httpSession = createHttpSession({ config: config.session, redis: deps.redis, prefix, now })
+  const sessionWatch = createSessionWatch({ sessions: httpSession, clock, logger, intervalMs: config.session.websocketCheckSeconds * 1000 })
   const sessions = createSessionLifecycle({
     provider, grants, index, httpSession, logger, now,
+    watch: sessionWatch,
     subjectClaim: config.provider.subjectClaim,
     absoluteTimeoutSeconds: config.session.absoluteTimeoutSeconds,
   })
@@ -108,6 +113,7 @@ export function createApp(deps: AppDeps): BrokerApp {
   const errors = { logger, sessionCookieName: config.session.cookieName, cookieSecure: config.session.secure }
   const api = createApiRoutes({
     routeTable, proxy, tokenManager, clientCredentials, httpSession, grants, store, clock, securityHeaders, track, errors,
+    sessionWatch,
     absoluteTimeoutSeconds: config.session.absoluteTimeoutSeconds,
     publicUrl: config.publicUrl,
     isStoreError: isStoreUnavailableError,
@@ -200,7 +206,9 @@ export function createApp(deps: AppDeps): BrokerApp {
       if (!rawApi || !api.handle(req, res)) app(req, res)
     },
     handleUpgrade: api.handleUpgrade,
+    sessionWatch,
     async close() {
+      sessionWatch.stop()
       await proxy.close()
     },
   }

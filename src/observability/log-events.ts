@@ -27,6 +27,8 @@ export const LogEvents = {
   clientCredentialsFetched: 'token.client_credentials_fetched',
   proxyUpstreamError: 'proxy.upstream_error',
   passwordLoginRateLimited: 'login.password_rate_limited',
+  websocketTunnelClosed: 'proxy.websocket_closed',
+  websocketSessionCheckFailed: 'proxy.websocket_session_check_failed',
 } as const
 
 export type LogEvent = (typeof LogEvents)[keyof typeof LogEvents]

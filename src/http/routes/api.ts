@@ -7,6 +7,7 @@ import type { RouteMatch, RouteTable } from '../../proxy/upstreams.js'
 import type { TokenManager } from '../../tokens/token-manager.js'
 import type { ClientCredentials } from '../../tokens/client-credentials.js'
 import type { HttpSession } from '../../session/http-session.js'
+import type { SessionWatch } from '../../session/session-watch.js'
 import type { Grant, GrantStore } from '../../session/grant-store.js'
 import type { KeyValueStore } from '../../session/store.js'
 import type { BrokerSession } from '../../session/session.js'
@@ -22,6 +23,8 @@ export interface ApiRouteDeps {
   tokenManager: TokenManager
   clientCredentials: ClientCredentials
   httpSession: HttpSession
+  /** ties each WebSocket tunnel to its session and lifetime */
+  sessionWatch: Pick<SessionWatch, 'add'>
   grants: GrantStore
   store: KeyValueStore
   clock: Clock
@@ -153,6 +156,9 @@ export function createApiRoutes(deps: ApiRouteDeps) {
       const session = !route.anonymous || route.token === 'user-or-client' ? await loadSession(req) : undefined
       if (!route.anonymous && !session) return refuse(socket, 401, 'unauthorized')
       deps.proxy.upgrade(req, socket, head, match, await tokenFor(route, session))
+      deps.sessionWatch.add(socket, route.websocketMaxLifetimeSeconds, session && {
+        id: session.id, expiresAt: session.broker.createdAt + deps.absoluteTimeoutSeconds * 1000,
+      })
     } catch (err) {
       const error = toBffError(err)
       refuse(socket, error.status, error.code)
