@@ -73,7 +73,9 @@ export function createApp(deps: AppDeps): BrokerApp {
   const transactions = createLoginTransactions({ store, keyRing, prefix })
   const index = createSessionIndex({ store, prefix })
   const httpSession = createHttpSession({ config: config.session, redis: deps.redis, prefix, now })
-  const sessionWatch = createSessionWatch({ sessions: httpSession, clock, logger, intervalMs: config.session.websocketCheckSeconds * 1000 })
+  const sessionWatch = createSessionWatch({
+    sessions: httpSession, clock, logger, intervalMs: config.session.websocketCheckSeconds * 1000,
+  })
   const sessions = createSessionLifecycle({
     provider, grants, index, httpSession, logger, now,
     watch: sessionWatch,

@@ -18,7 +18,7 @@ export interface HttpSession {
   idFromCookie(cookieHeader: string | undefined): string | undefined
   /** loads a session by id outside express (API fast path, WebSocket upgrades); rejects when the store fails */
   load(sessionId: string): Promise<BrokerSession | undefined>
-  /** which of these sessions still have a record, in one round trip (open WebSocket tunnels); rejects on a store failure */
+  /** which of these sessions still have a record, in one round trip (WebSocket tunnels); rejects when the store fails */
   exists(sessionIds: readonly string[]): Promise<boolean[]>
 }
 

@@ -80,8 +80,9 @@ export function createSessionWatch(deps: {
     try {
       alive = await deps.sessions.exists(ids)
     } catch (err) {
+      const message = err instanceof Error ? err.message : String(err)
       deps.logger.warn(
-        { event: LogEvents.websocketSessionCheckFailed, tunnels: tunnels.size, err: err instanceof Error ? err.message : String(err) },
+        { event: LogEvents.websocketSessionCheckFailed, tunnels: tunnels.size, err: message },
         'could not check the sessions of open websocket tunnels; they stay open until a check succeeds',
       )
       return
@@ -93,7 +94,9 @@ export function createSessionWatch(deps: {
   const sweep = () => (running ??= check().finally(() => { running = undefined }))
 
   const timer = setInterval(() => {
-    sweep().catch((err: unknown) => deps.logger.error({ event: LogEvents.websocketSessionCheckFailed, err: String(err) }, 'websocket session check failed'))
+    sweep().catch((err: unknown) =>
+      deps.logger.error({ event: LogEvents.websocketSessionCheckFailed, err: String(err) }, 'websocket session check failed'),
+    )
   }, deps.intervalMs)
   // open tunnels must not keep the process alive at shutdown
   timer.unref()
