@@ -98,7 +98,7 @@ export function createSessionWatch(deps: {
       deps.logger.error({ event: LogEvents.websocketSessionCheckFailed, err: String(err) }, 'websocket session check failed'),
     )
   }, deps.intervalMs)
-  // open tunnels must not keep the process alive at shutdown
+  // the timer must not keep the process alive at shutdown (BrokerApp.close() stops it too)
   timer.unref()
 
   return {
