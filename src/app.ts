@@ -10,6 +10,7 @@ import { createGrantStore } from './session/grant-store.js'
 import { createLoginTransactions } from './session/login-transactions.js'
 import { createSessionIndex } from './session/session-index.js'
 import { createHttpSession } from './session/http-session.js'
+import { createSessionWatch, type SessionWatch } from './session/session-watch.js'
 import type { Logger } from './observability/logger.js'
 import { createMetrics, type Metrics } from './observability/metrics.js'
 import { createMetricsRoute, createReadyz, healthz } from './observability/health.js'
@@ -60,6 +61,8 @@ export interface BrokerApp {
   metrics: Metrics
   /** attach to the HTTP server's 'upgrade' event (WebSocket API routes) */
   handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void
+  /** open WebSocket tunnels and their sessions (tests run a check without waiting for the timer) */
+  sessionWatch: SessionWatch
   close(): Promise<void>
 }
 
@@ -78,8 +81,12 @@ export function createApp(deps: AppDeps): BrokerApp {
   const index = createSessionIndex({ store, prefix })
   const timeouts: SessionTimeouts = { browser: config.session, mobile: config.mobile }
   const httpSession = createHttpSession({ config: config.session, mobile: config.mobile, redis: deps.redis, prefix, now })
+  const sessionWatch = createSessionWatch({
+    sessions: httpSession, clock, logger, intervalMs: config.session.websocketCheckSeconds * 1000,
+  })
   const sessions = createSessionLifecycle({
     provider, grants, index, httpSession, logger, now,
+    watch: sessionWatch,
     subjectClaim: config.provider.subjectClaim,
     absoluteTimeoutSeconds: config.session.absoluteTimeoutSeconds,
   })
@@ -119,7 +126,7 @@ export function createApp(deps: AppDeps): BrokerApp {
   const auth = createAuthenticator({ httpSession, grants, store, timeouts, now, publicUrl: config.publicUrl, dpop })
   const requireCsrfHeader = createRequireCsrfHeader(config.publicUrl)
   const api = createApiRoutes({
-    routeTable, proxy, auth, tokenManager, clientCredentials, httpSession, securityHeaders, track, errors,
+    routeTable, proxy, auth, tokenManager, clientCredentials, httpSession, securityHeaders, track, errors, sessionWatch,
     isStoreError: isStoreUnavailableError,
   })
 
@@ -219,7 +226,9 @@ export function createApp(deps: AppDeps): BrokerApp {
       if (!rawApi || !api.handle(req, res)) app(req, res)
     },
     handleUpgrade: api.handleUpgrade,
+    sessionWatch,
     async close() {
+      sessionWatch.stop()
       await proxy.close()
     },
   }

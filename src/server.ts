@@ -32,6 +32,8 @@ export async function startBroker(
     allowInsecureHttp?: boolean
     /** see AppDeps.extraRoutes (the demo page) */
     extraRoutes?: AppDeps['extraRoutes']
+    /** see AppDeps.clock (tests reach expiry edges without waiting) */
+    clock?: AppDeps['clock']
   } = {},
 ): Promise<RunningBroker> {
   const logger = opts.logger ?? createLogger({ level: config.logLevel })
@@ -59,7 +61,7 @@ export async function startBroker(
   if (config.provider.passwordGrant) {
     logger.warn({ event: LogEvents.passwordGrantEnabled }, 'provider.passwordGrant is on: the resource owner password grant is deprecated (RFC 9700 §2.4)')
   }
-  const broker = createApp({ config, store, redis, provider, logger, extraRoutes: opts.extraRoutes })
+  const broker = createApp({ config, store, redis, provider, logger, extraRoutes: opts.extraRoutes, clock: opts.clock })
   const server = createServer({ headersTimeout: HEADERS_TIMEOUT_MS, requestTimeout: 0, connectionsCheckingInterval: 1000 }, broker.handle)
   server.on('upgrade', broker.handleUpgrade)
   try {

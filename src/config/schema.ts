@@ -70,6 +70,8 @@ const sessionSchema = z.strictObject({
     .positive()
     .default(86400)
     .describe('a session ends this long after login, used or not'),
+  websocketCheckSeconds: z.number().int().positive().default(5)
+    .describe('how often open WebSocket tunnels check (one Redis round trip) that their session still exists'),
 })
 
 const tokensSchema = z.strictObject({
@@ -138,6 +140,8 @@ const apiSchema = z.strictObject({
     .default(false)
     .describe('serve requests without a session (token client or none only)'),
   websocket: z.boolean().default(false).describe('also proxy WebSocket upgrades'),
+  websocketMaxLifetimeSeconds: z.number().int().positive().default(3600)
+    .describe("a WebSocket tunnel is closed this long after it opened (at the latest at its session's end)"),
   passSetCookie: z
     .boolean()
     .default(false)

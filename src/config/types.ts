@@ -19,6 +19,8 @@ export interface SessionConfig {
   sameSite: 'strict' | 'lax'
   idleTimeoutSeconds: number
   absoluteTimeoutSeconds: number
+  /** how often open WebSocket tunnels check that their session still exists */
+  websocketCheckSeconds: number
   /** derived: __Host-bff-session on https, bff-session on http */
   cookieName: string
   /** derived: __Host-bff-login on https, bff-login on http */
@@ -69,6 +71,8 @@ export interface ApiRoute {
   timeoutMs: number
   anonymous: boolean
   websocket: boolean
+  /** a tunnel is closed this long after it opened, or earlier at its session's absolute timeout */
+  websocketMaxLifetimeSeconds: number
   passSetCookie: boolean
 }
 

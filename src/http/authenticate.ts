@@ -17,6 +17,8 @@ export interface SessionCaller {
   session: BrokerSession
   /** the session's grant, already being read (in parallel with the session: one Redis round trip) */
   grant: Promise<Grant | undefined>
+  /** epoch ms of the session's absolute timeout */
+  expiresAt: number
 }
 
 /** Who is calling. Routes, the proxy and the token manager see this, never cookies or Authorization headers. */
@@ -92,7 +94,7 @@ export function createAuthenticator(deps: {
   // the session. Only ids are cached: the session itself is read from the store on every request (revocation holds)
   const grantOf = new Map<string, string>()
 
-  async function load(id: string): Promise<{ sessionId: string; session: BrokerSession; grant: Promise<Grant | undefined> } | undefined> {
+  async function load(id: string): Promise<Omit<SessionCaller, 'kind' | 'transport'> | undefined> {
     // fail fast while Redis is down (invariant 8): 503, never an anonymous 401
     if (!deps.store.isAvailable()) throw storeUnavailable({ detail: 'store not connected' })
     const knownGrant = grantOf.get(id)
@@ -103,15 +105,16 @@ export function createAuthenticator(deps: {
       grantOf.delete(id)
       return undefined
     }
-    if (deps.now() > absoluteDeadline(session, deps.timeouts)) {
+    const expiresAt = absoluteDeadline(session, deps.timeouts)
+    if (deps.now() > expiresAt) {
       await deps.httpSession.destroy(id)
       throw sessionExpired({ detail: 'absolute timeout' })
     }
     deps.httpSession.touch(id, session)
-    if (knownGrant === session.grantId && prefetched) return { sessionId: id, session, grant: prefetched }
+    if (knownGrant === session.grantId && prefetched) return { sessionId: id, session, grant: prefetched, expiresAt }
     if (grantOf.size >= 10_000) grantOf.clear()
     grantOf.set(id, session.grantId)
-    return { sessionId: id, session, grant: deps.grants.get(session.grantId) }
+    return { sessionId: id, session, grant: deps.grants.get(session.grantId), expiresAt }
   }
 
   async function byHandle(req: IncomingMessage, scheme: 'DPoP' | 'Bearer', handle: string): Promise<Caller> {

@@ -4,6 +4,7 @@ import type { OAuthProvider, TokenSet } from '../oauth/provider.js'
 import type { GrantStore } from '../session/grant-store.js'
 import type { SessionIndex } from '../session/session-index.js'
 import type { HttpSession } from '../session/http-session.js'
+import type { SessionWatch } from '../session/session-watch.js'
 import { readSubject, userClaims, type BrokerSession } from '../session/session.js'
 import type { Logger } from '../observability/logger.js'
 import { LogEvents } from '../observability/log-events.js'
@@ -23,6 +24,8 @@ export function createSessionLifecycle(deps: {
   grants: GrantStore
   index: SessionIndex
   httpSession: HttpSession
+  /** open WebSocket tunnels of an ended session are cut here at once (other instances: at their next check) */
+  watch: Pick<SessionWatch, 'ended'>
   logger: Logger
   subjectClaim: string
   absoluteTimeoutSeconds: number
@@ -56,6 +59,7 @@ export function createSessionLifecycle(deps: {
     await deps.grants.delete(broker.grantId)
     await deps.index.remove(sessionId, { sub: broker.sub, providerSid: broker.providerSid })
     await deps.httpSession.destroy(sessionId)
+    deps.watch.ended(sessionId)
     const refreshToken = grant?.tokens.refreshToken
     if (opts.revoke && refreshToken && deps.provider.hasRevocation()) {
       // RFC 7009: best effort; the grant is already gone on our side whatever the provider answers

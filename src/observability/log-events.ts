@@ -29,6 +29,8 @@ export const LogEvents = {
   passwordLoginRateLimited: 'login.password_rate_limited',
   jobTokenIssued: 'job.token_issued',
   jobAuthFailed: 'job.auth_failed',
+  websocketTunnelClosed: 'proxy.websocket_closed',
+  websocketSessionCheckFailed: 'proxy.websocket_session_check_failed',
 } as const
 
 export type LogEvent = (typeof LogEvents)[keyof typeof LogEvents]

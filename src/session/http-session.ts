@@ -20,6 +20,8 @@ export interface HttpSession {
   idFromCookie(cookieHeader: string | undefined): string | undefined
   /** loads a session by id outside express (API fast path, WebSocket upgrades); rejects when the store fails */
   load(sessionId: string): Promise<BrokerSession | undefined>
+  /** which of these sessions still have a record, in one round trip (WebSocket tunnels); rejects when the store fails */
+  exists(sessionIds: readonly string[]): Promise<boolean[]>
 }
 
 /** The value of cookie `name` in a Cookie header (first occurrence), without parsing the others. */
@@ -148,6 +150,21 @@ export function createHttpSession(deps: {
     },
     destroy(sessionId) {
       return new Promise((resolve, reject) => store.destroy(sessionId, (err) => (err ? reject(err) : resolve())))
+    },
+    async exists(ids) {
+      const redis = deps.redis
+      if (!redis) return Promise.all(ids.map((id) => new Promise<boolean>((resolve, reject) =>
+        store.get(id, (err, sess) => (err ? reject(err) : resolve(Boolean(sess)))))))
+      if (ids.length === 0) return []
+      // a cluster spreads the keys over slots, which one pipeline cannot span: there auto-pipelining batches the
+      // EXISTS per node instead
+      if (redis.isCluster) return (await Promise.all(ids.map((id) => redis.exists(sessionKey(id))))).map((n) => n === 1)
+      const replies = await redis.pipeline(ids.map((id) => ['exists', sessionKey(id)])).exec()
+      return ids.map((_, i) => {
+        const [err, n] = replies?.[i] ?? [new Error('no reply to EXISTS')]
+        if (err) throw err
+        return n === 1
+      })
     },
   }
 }

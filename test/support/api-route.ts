@@ -8,6 +8,7 @@ export const apiRoute = (path: string, target: string | URL = 'http://127.0.0.1:
   timeoutMs: 30_000,
   anonymous: false,
   websocket: false,
+  websocketMaxLifetimeSeconds: 3600,
   passSetCookie: false,
   ...extra,
 })

@@ -4,6 +4,7 @@ import type { Config } from '../../src/config/types.js'
 import { createLogger } from '../../src/observability/logger.js'
 import { startBroker, type RunningBroker } from '../../src/server.js'
 import type { OAuthProvider } from '../../src/oauth/provider.js'
+import type { Clock } from '../../src/tokens/clock.js'
 import { createOpenIdClientProvider } from '../../src/oauth/openid-client-provider.js'
 import { freePort, redisUrl, uniquePrefix } from './redis.js'
 import { startOidcProvider, TEST_CLIENT_ID, TEST_CLIENT_SECRET, type OidcProviderOptions, type RunningOidcProvider } from './oidc-provider.js'
@@ -34,6 +35,8 @@ export interface TestBrokerOptions {
   /** openid-client customFetch hook, for IdP fault injection */
   providerFetch?: typeof fetch
   env?: NodeJS.ProcessEnv
+  /** the broker's clock (default: the system clock) */
+  clock?: Clock
 }
 
 export function testConfig(opts: { name: string; port: number; issuer?: string; redisUrl: string; config?: Record<string, unknown>; env?: NodeJS.ProcessEnv }): Config {
@@ -74,7 +77,7 @@ export async function startTestBroker(opts: TestBrokerOptions): Promise<TestBrok
   const provider =
     opts.provider ??
     createOpenIdClientProvider({ config: config.provider, logger, allowInsecureHttp: true, fetch: opts.providerFetch })
-  const running = await startBroker(config, { logger, provider, host: '127.0.0.1', port })
+  const running = await startBroker(config, { logger, provider, host: '127.0.0.1', port, clock: opts.clock })
   return { ...running, config, origin: config.publicUrl.origin, logs, prefix: config.redis.keyPrefix, redisUrl: url }
 }
 

@@ -7,6 +7,7 @@ import type { RouteMatch, RouteTable } from '../../proxy/upstreams.js'
 import type { TokenManager } from '../../tokens/token-manager.js'
 import type { ClientCredentials } from '../../tokens/client-credentials.js'
 import type { HttpSession } from '../../session/http-session.js'
+import type { SessionWatch } from '../../session/session-watch.js'
 import type { SecurityHeaders } from '../security-headers.js'
 import type { TrackRequest } from '../middleware/request-context.js'
 import type { Authenticator, Caller, CookieGuard } from '../authenticate.js'
@@ -20,6 +21,8 @@ export interface ApiRouteDeps {
   tokenManager: TokenManager
   clientCredentials: ClientCredentials
   httpSession: HttpSession
+  /** ties each WebSocket tunnel to its session and lifetime */
+  sessionWatch: Pick<SessionWatch, 'add'>
   securityHeaders: SecurityHeaders
   track: TrackRequest
   errors: ErrorWriterOptions
@@ -52,12 +55,12 @@ export function createApiRoutes(deps: ApiRouteDeps) {
     }
   }
 
-  async function authorize(req: IncomingMessage, route: ApiRoute, guard: CookieGuard): Promise<string | undefined> {
+  async function authorize(req: IncomingMessage, route: ApiRoute, guard: CookieGuard): Promise<{ token: string | undefined; caller: Caller }> {
     // a CSRF-less cookie call never reaches an upstream (invariant 6), whatever else is wrong with it
     const loadSession = !route.anonymous || route.token === 'user-or-client'
     const caller = await deps.auth.authenticate(req, { guard, loadSession })
     if (!route.anonymous && caller.kind !== 'session') throw unauthorized()
-    return tokenFor(route, caller)
+    return { token: await tokenFor(route, caller), caller }
   }
 
   const fail = (req: IncomingMessage, res: ServerResponse, err: unknown) =>
@@ -80,7 +83,7 @@ export function createApiRoutes(deps: ApiRouteDeps) {
     deps.securityHeaders.applyApi(res)
     deps.track(req, res, taken.route.path)
     authorize(req, taken.route, 'csrf-header')
-      .then((token) => deps.proxy.forward(req, res, taken, token))
+      .then(({ token }) => deps.proxy.forward(req, res, taken, token))
       .catch((err: unknown) => fail(req, res, err))
     return true
   }
@@ -90,7 +93,7 @@ export function createApiRoutes(deps: ApiRouteDeps) {
     const match = deps.routeTable.match(req.originalUrl)
     if (!match) return next()
     authorize(req, match.route, 'csrf-header')
-      .then((token) => deps.proxy.forward(req, res, match, token))
+      .then(({ token }) => deps.proxy.forward(req, res, match, token))
       .catch(next)
   }
 
@@ -103,7 +106,10 @@ export function createApiRoutes(deps: ApiRouteDeps) {
     try {
       match = deps.routeTable.match(req.url ?? '/')
       if (!match?.route.websocket) return writeUpgradeRefusal(socket, notFound())
-      deps.proxy.upgrade(req, socket, head, match, await authorize(req, match.route, 'same-origin'))
+      const { token, caller } = await authorize(req, match.route, 'same-origin')
+      deps.proxy.upgrade(req, socket, head, match, token)
+      const session = caller.kind === 'session' ? { id: caller.sessionId, expiresAt: caller.expiresAt } : undefined
+      deps.sessionWatch.add(socket, match.route.websocketMaxLifetimeSeconds, session)
     } catch (err) {
       writeUpgradeRefusal(socket, deps.isStoreError(err) ? storeUnavailable({ cause: err }) : err)
     }

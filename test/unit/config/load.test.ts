@@ -55,6 +55,7 @@ describe('loadConfig', () => {
         timeoutMs: 5000,
         anonymous: false,
         websocket: false,
+        websocketMaxLifetimeSeconds: 3600,
         passSetCookie: false,
       },
     ])
