@@ -13,6 +13,7 @@ export type BffErrorCode =
   | 'invalid_request'
   | 'not_found'
   | 'too_many_requests'
+  | 'request_timeout'
   | 'server_error'
 
 export const defaultMessages: Record<BffErrorCode, string> = {
@@ -27,6 +28,7 @@ export const defaultMessages: Record<BffErrorCode, string> = {
   invalid_request: 'The request is invalid.',
   not_found: 'Not found.',
   too_many_requests: 'Too many attempts; try again later.',
+  request_timeout: 'The request body did not arrive in time.',
   server_error: 'An unexpected error occurred.',
 }
 
@@ -60,6 +62,7 @@ export const loginFailed = (o?: Opts) => new BffError(400, 'login_failed', o)
 export const invalidRequest = (o?: Opts) => new BffError(400, 'invalid_request', o)
 export const notFound = (o?: Opts) => new BffError(404, 'not_found', o)
 export const tooManyRequests = (o?: Opts) => new BffError(429, 'too_many_requests', o)
+export const requestTimeout = (o?: Opts) => new BffError(408, 'request_timeout', o)
 // 5xx messages are fixed texts, safe to show even though expose is false
 export const idpUnavailable = (o?: Opts) => new BffError(503, 'idp_unavailable', o)
 export const storeUnavailable = (o?: Opts) => new BffError(503, 'session_store_unavailable', o)

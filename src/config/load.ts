@@ -99,6 +99,8 @@ function buildConfig(d: ConfigInput, provider: ProviderConfig, production: boole
     tokens: d.tokens,
     provider,
     apis: d.apis.map((api) => ({ ...api, target: new URL(api.target) })),
+    limits: d.limits,
+    metrics: { ...(d.metrics.port !== undefined && { port: d.metrics.port }), host: d.metrics.host },
     logLevel: d.logLevel,
   }
 }

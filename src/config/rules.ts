@@ -22,6 +22,7 @@ export function crossKeyProblems(s: Sections, production: boolean): string[] {
     ...sessionProblems(s),
     ...redisProblems(s),
     ...providerParamProblems(s),
+    ...metricsProblems(s),
     ...(production ? productionProblems(s) : []),
   ]
 }
@@ -66,9 +67,14 @@ function providerParamProblems({ provider }: Sections): string[] {
     .map((name) => `provider.authorizationParams.${name}: set by the broker; use the matching provider key instead`)
 }
 
+function metricsProblems({ metrics, port }: Sections): string[] {
+  if (metrics?.port === undefined || metrics.port === 0 || metrics.port !== port) return []
+  return [`metrics.port: must differ from port (${port}): it is a listener of its own`]
+}
+
 /** Production refuses what is only safe on a developer's machine. */
-function productionProblems({ publicUrl, session, redis }: Sections): string[] {
-  const problems: string[] = []
+function productionProblems({ publicUrl, session, redis, trustProxy }: Sections): string[] {
+  const problems: string[] = [...trustProxyProblems(trustProxy)]
   if (publicUrl !== undefined) {
     const url = new URL(publicUrl)
     if (url.protocol === 'http:' && !loopbackHosts.includes(url.hostname)) {
@@ -82,4 +88,16 @@ function productionProblems({ publicUrl, session, redis }: Sections): string[] {
     problems.push('redis.url: required in production (or redis.sentinel or redis.cluster; env REDIS_URL)')
   }
   return problems
+}
+
+/**
+ * `true` (or a subnet list with a /0) believes every X-Forwarded-For entry, so each client names its own address
+ * and the per-address limits count nothing (RFC 7239 §8.3: only a proxy's own entries are trustworthy).
+ */
+function trustProxyProblems(trustProxy: Sections['trustProxy']): string[] {
+  const everyone = trustProxy === true ||
+    (typeof trustProxy === 'string' && trustProxy.split(',').some((entry) => /\/0$/.test(entry.trim())))
+  return everyone
+    ? ['trustProxy: must not trust every address in production (clients could choose their own); set the number of proxy hops or the proxies\' addresses or subnets']
+    : []
 }

@@ -143,6 +143,20 @@ const apiSchema = z.strictObject({
     .describe("pass the upstream's Set-Cookie (never one named like the session cookie)"),
 })
 
+const limitsSchema = z.strictObject({
+  bodyTimeoutSeconds: z.number().int().positive().default(10)
+    .describe('the whole body of a request to a broker route (under basePath) must arrive within this long, else 408'),
+  maxConnectionsPerClient: z.number().int().positive().default(256)
+    .describe('open connections one client address (an IPv6 /64) may hold; past it new ones are closed (trusted proxies exempt)'),
+})
+
+const metricsSchema = z.strictObject({
+  port: z.number().int().min(0).max(65535).optional()
+    .describe('serve /metrics on its own listener at this port (and 404 on the main one): the production setting'),
+  host: z.string().min(1).default('127.0.0.1')
+    .describe('address of the metrics listener; 0.0.0.0 to let a scraper on another host or container in'),
+})
+
 /**
  * An absent section parses as `{}`, so each missing key is named (`session.secrets: required`) rather than
  * the section as a whole; the cast admits the empty default that validation then reports on.
@@ -172,6 +186,8 @@ export const configSchema = z.strictObject({
   tokens: section(tokensSchema).describe('grants at rest and refresh'),
   provider: section(providerSchema).describe('the OAuth 2 / OIDC provider'),
   apis: z.array(apiSchema).default([]).describe('upstream APIs proxied with a Bearer token'),
+  limits: section(limitsSchema).describe('slow and greedy clients'),
+  metrics: section(metricsSchema).describe('the Prometheus /metrics endpoint'),
 })
 
 export type ConfigInput = z.output<typeof configSchema>

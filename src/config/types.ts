@@ -72,6 +72,19 @@ export interface ApiRoute {
   passSetCookie: boolean
 }
 
+export interface LimitsConfig {
+  /** the body of a request to a broker route must arrive within this long (408 after) */
+  bodyTimeoutSeconds: number
+  /** connections one client address (IPv6: its /64) may hold open at once */
+  maxConnectionsPerClient: number
+}
+
+export interface MetricsConfig {
+  /** a separate listener for /metrics; absent: /metrics is served on the main listener */
+  port?: number
+  host: string
+}
+
 export interface Config {
   publicUrl: URL
   port: number
@@ -86,5 +99,7 @@ export interface Config {
   tokens: TokensConfig
   provider: ProviderConfig
   apis: readonly ApiRoute[]
+  limits: LimitsConfig
+  metrics: MetricsConfig
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent'
 }

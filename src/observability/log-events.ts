@@ -26,6 +26,9 @@ export const LogEvents = {
   tokenWriteSkipped: 'token.stale_write_skipped',
   clientCredentialsFetched: 'token.client_credentials_fetched',
   proxyUpstreamError: 'proxy.upstream_error',
+  proxyUploadStalled: 'proxy.upload_stalled',
+  connectionsCapped: 'http.connections_capped',
+  metricsListening: 'bff.metrics_listening',
   passwordLoginRateLimited: 'login.password_rate_limited',
 } as const
 
