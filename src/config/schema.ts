@@ -175,7 +175,7 @@ export const configSchema = z.strictObject({
     .describe('prefix of the broker routes (login, callback, user, logout)'),
   trustProxy: z.union([z.boolean(), z.number().int().min(0), z.string().min(1)], {
     error: 'must be true/false, a hop count or a list of trusted addresses',
-  }).default(false).describe('express "trust proxy": which X-Forwarded-* headers to believe'),
+  }).default(false).describe('express "trust proxy": which X-Forwarded-* headers to believe (production: a hop count or subnets, not true)'),
   allowedReturnOrigins: z
     .array(origin)
     .default([])

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest'
+import { configWarnings } from '../../../src/config/check.js'
 import { parseConfig } from '../../../src/config/load.js'
 import { problemsOf, validRaw } from './fixtures.js'
 
@@ -44,6 +45,12 @@ describe('parseConfig metrics', () => {
   it('when metrics.port is set, then the listener defaults to loopback', () => {
     expect(parseConfig({ ...validRaw(), metrics: { port: 9464 } }, {}).metrics).toEqual({ port: 9464, host: '127.0.0.1' })
     expect(parseConfig({ ...validRaw(), metrics: { port: 9464, host: '0.0.0.0' } }, {}).metrics.host).toBe('0.0.0.0')
+  })
+
+  it('when production runs without metrics.port, then the config check warns that /metrics is public', () => {
+    const warning = 'metrics.port is not set: /metrics is served on the public listener'
+    expect(configWarnings(parseConfig(validRaw(), prod))).toContain(warning)
+    expect(configWarnings(parseConfig({ ...validRaw(), metrics: { port: 9464 } }, prod))).not.toContain(warning)
   })
 
   it('when metrics.port equals port, then it is refused by name', () => {
