@@ -71,11 +71,12 @@ export async function startBroker(
   let url: string
   let metricsUrl: string | undefined
   try {
-    const host = opts.host ?? '0.0.0.0'
-    url = `http://${opts.host ?? '127.0.0.1'}:${await listen(server, opts.port ?? config.port, host)}`
+    const port = await listen(server, opts.port ?? config.port, opts.host ?? '0.0.0.0')
+    url = `http://${opts.host ?? '127.0.0.1'}:${port}`
     if (metricsServer) {
-      const port = await listen(metricsServer, config.metrics.port ?? 0, config.metrics.host)
-      metricsUrl = `http://${config.metrics.host.includes(':') ? `[${config.metrics.host}]` : config.metrics.host}:${port}/metrics`
+      const { host } = config.metrics
+      const metricsPort = await listen(metricsServer, config.metrics.port ?? 0, host)
+      metricsUrl = `http://${host.includes(':') ? `[${host}]` : host}:${metricsPort}/metrics`
     }
   } catch (err) {
     // e.g. EADDRINUSE: release what was opened so the process can exit with a clear message

@@ -94,8 +94,9 @@ export function createApiProxy(opts: ApiProxyOptions): ApiProxy {
           headers: upstreamHeaders(req, token, false),
           body,
           signal: controller,
-          // timeoutMs bounds the wait for the response head (refreshed while the upload is being written);
-          // the body may take as long as it takes: SSE streams and large downloads are not cut
+          // timeoutMs bounds the wait for the response head (refreshed while the upload is being written) and,
+          // through watchUpload, an upload that stops moving; the response body may take as long as it takes:
+          // SSE streams and large downloads are not cut
           headersTimeout: route.timeoutMs,
           bodyTimeout: 0,
         },
