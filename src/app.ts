@@ -24,6 +24,7 @@ import { authenticated, createAuthenticator } from './http/authenticate.js'
 import { createDpopVerifier } from './mobile/dpop.js'
 import { createDpopReplayCheck } from './mobile/dpop-replay.js'
 import type { SessionTimeouts } from './session/session.js'
+import { createBodyDeadline } from './http/middleware/body-deadline.js'
 import { createSessionLifecycle } from './http/session-lifecycle.js'
 import { createLoginRoute } from './http/routes/login.js'
 import { createCallbackRoute } from './http/routes/callback.js'
@@ -140,15 +141,21 @@ export function createApp(deps: AppDeps): BrokerApp {
     return config.apis.find((a) => path === a.path || path.startsWith(`${a.path}/`))?.path ?? 'other'
   }
 
+  const errorHandler = createErrorHandler({ ...errors, isApiPath })
+  // a broker route's body arrives within limits.bodyTimeoutSeconds (API uploads have the proxy's idle timeout)
+  const bodyDeadline = createBodyDeadline({ timeoutMs: config.limits.bodyTimeoutSeconds * 1000, errorHandler })
+
   const app = express()
   app.disable('x-powered-by')
   app.set('trust proxy', config.trustProxy)
   app.set('query parser', 'simple')
   app.use(createRequestContext({ track, routeOf }))
   app.use(securityHeaders.middleware)
+  app.use((req, res, next) => (req.path.startsWith(`${base}/`) ? bodyDeadline(req, res, next) : next()))
   app.get('/healthz', healthz)
   app.get('/readyz', createReadyz({ store, provider }))
-  app.get('/metrics', createMetricsRoute(metrics))
+  // with metrics.port, /metrics lives on its own listener (server.ts) and is a 404 here
+  if (config.metrics.port === undefined) app.get('/metrics', createMetricsRoute(metrics))
   app.post(
     `${base}/backchannel-logout`,
     storeGuard,
@@ -181,6 +188,7 @@ export function createApp(deps: AppDeps): BrokerApp {
       scrubBodyErrors,
       createPasswordLoginRoute({
         provider, sessions, store, prefix, logger, metrics, now, basePath: base, timeouts,
+        trustProxy: config.trustProxy,
       }),
     )
   }
@@ -214,7 +222,7 @@ export function createApp(deps: AppDeps): BrokerApp {
   app.use((_req, _res, next) => next(notFound()))
   // a Redis timeout or dropped connection anywhere in a request is a 503, never a 500 or an anonymous 401
   app.use(((err, _req, _res, next) => next(isStoreUnavailableError(err) ? storeUnavailable({ cause: err }) : err)) as ErrorRequestHandler)
-  app.use(createErrorHandler({ ...errors, isApiPath }))
+  app.use(errorHandler)
 
   // API routes skip express on the hot path, except when trustProxy names subnets: express's proxy-addr rules then
   // decide what X-Forwarded-For holds (see proxy/headers.ts forwardedInfo)

@@ -13,6 +13,7 @@ export type BffErrorCode =
   | 'invalid_request'
   | 'not_found'
   | 'too_many_requests'
+  | 'request_timeout'
   | 'server_error'
   | 'invalid_grant'
   | 'invalid_dpop_proof'
@@ -33,6 +34,7 @@ export const defaultMessages: Record<BffErrorCode, string> = {
   invalid_request: 'The request is invalid.',
   not_found: 'Not found.',
   too_many_requests: 'Too many attempts; try again later.',
+  request_timeout: 'The request body did not arrive in time.',
   server_error: 'An unexpected error occurred.',
   invalid_grant: 'The code is invalid, expired or already used.',
   invalid_dpop_proof: 'The DPoP proof is missing or invalid.',
@@ -80,6 +82,7 @@ export const invalidClient = (o?: Opts) => new BffError(401, 'invalid_client', o
 export const unsupportedGrantType = (o?: Opts) => new BffError(400, 'unsupported_grant_type', o)
 export const forbidden = (o?: Opts) => new BffError(403, 'forbidden', o)
 export const noOfflineGrant = (o?: Opts) => new BffError(403, 'no_offline_grant', o)
+export const requestTimeout = (o?: Opts) => new BffError(408, 'request_timeout', o)
 // 5xx messages are fixed texts, safe to show even though expose is false
 export const idpUnavailable = (o?: Opts) => new BffError(503, 'idp_unavailable', o)
 export const storeUnavailable = (o?: Opts) => new BffError(503, 'session_store_unavailable', o)

@@ -9,6 +9,8 @@ import { createMemoryStore } from './session/memory-store.js'
 import type { KeyValueStore } from './session/store.js'
 import type { OAuthProvider } from './oauth/provider.js'
 import { createOpenIdClientProvider } from './oauth/openid-client-provider.js'
+import { createMetricsListener } from './observability/metrics-listener.js'
+import { capConnectionsPerClient } from './http/connection-cap.js'
 
 /** Slow clients are cut off: request headers must arrive within 20 s (DESIGN.md invariant 14). */
 export const HEADERS_TIMEOUT_MS = 20_000
@@ -16,6 +18,8 @@ export const HEADERS_TIMEOUT_MS = 20_000
 export interface RunningBroker {
   url: string
   server: Server
+  /** the metrics.port listener's URL, when metrics.port is set */
+  metricsUrl?: string
   broker: BrokerApp
   /** graceful stop: stop accepting, finish in-flight requests, close Redis (invariant 11) */
   stop(): Promise<void>
@@ -64,23 +68,28 @@ export async function startBroker(
   const broker = createApp({ config, store, redis, provider, logger, extraRoutes: opts.extraRoutes, clock: opts.clock })
   const server = createServer({ headersTimeout: HEADERS_TIMEOUT_MS, requestTimeout: 0, connectionsCheckingInterval: 1000 }, broker.handle)
   server.on('upgrade', broker.handleUpgrade)
+  capConnections(server, broker, config, logger)
+  const metricsServer = config.metrics.port === undefined ? undefined : createMetricsListener(broker.metrics)
+  let url: string
+  let metricsUrl: string | undefined
   try {
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject)
-      server.listen(opts.port ?? config.port, opts.host ?? '0.0.0.0', () => {
-        server.off('error', reject)
-        resolve()
-      })
-    })
+    const port = await listen(server, opts.port ?? config.port, opts.host ?? '0.0.0.0')
+    url = `http://${opts.host ?? '127.0.0.1'}:${port}`
+    if (metricsServer) {
+      const { host } = config.metrics
+      const metricsPort = await listen(metricsServer, config.metrics.port ?? 0, host)
+      metricsUrl = `http://${host.includes(':') ? `[${host}]` : host}:${metricsPort}/metrics`
+    }
   } catch (err) {
     // e.g. EADDRINUSE: release what was opened so the process can exit with a clear message
+    server.close()
+    metricsServer?.close()
     provider.stop()
     await store.close()
     throw err
   }
-  const { port } = server.address() as AddressInfo
-  const url = `http://${opts.host ?? '127.0.0.1'}:${port}`
   logger.info({ event: LogEvents.listening, url, publicUrl: config.publicUrl.origin }, 'listening')
+  if (metricsUrl) logger.info({ event: LogEvents.metricsListening, url: metricsUrl }, 'metrics listening')
 
   let stopping: Promise<void> | undefined
   const stop = () =>
@@ -95,11 +104,40 @@ export async function startBroker(
       await closed
       clearInterval(idle)
       clearTimeout(deadline)
+      // the scraper may watch the drain; its listener goes when the main one has
+      if (metricsServer) {
+        const metricsClosed = new Promise<void>((resolve) => metricsServer.close(() => resolve()))
+        metricsServer.closeAllConnections()
+        await metricsClosed
+      }
       await broker.close()
       provider.stop()
       await store.close()
       logger.info({ event: LogEvents.stopped }, 'stopped')
       logger.flush()
     })())
-  return { url, server, broker, stop }
+  return { url, server, broker, stop, ...(metricsUrl !== undefined && { metricsUrl }) }
+}
+
+function listen(server: Server, port: number, host: string): Promise<number> {
+  return new Promise<number>((resolve, reject) => {
+    server.once('error', reject)
+    server.listen(port, host, () => {
+      server.off('error', reject)
+      resolve((server.address() as AddressInfo).port)
+    })
+  })
+}
+
+/** limits.maxConnectionsPerClient; a peer express trusts as a proxy (trustProxy) is exempt: it carries many clients. */
+function capConnections(server: Server, broker: BrokerApp, config: Config, logger: Logger) {
+  const trust = broker.app.get('trust proxy fn') as (address: string, hop: number) => boolean
+  const max = config.limits.maxConnectionsPerClient
+  capConnectionsPerClient(server, {
+    max,
+    isTrustedProxy: (address) => trust(address, 0),
+    onCapped: (client) =>
+      logger.warn({ event: LogEvents.connectionsCapped, client, max }, 'client address at its connection cap: new connections closed'),
+    onRefused: () => broker.metrics.connectionsRefused.inc(),
+  })
 }

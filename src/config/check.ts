@@ -42,5 +42,8 @@ export function configWarnings(config: Config): string[] {
     warnings.push('no redis configured: sessions live in process memory (demo only, one instance)')
   }
   if (!config.provider.pkce) warnings.push('provider.pkce is off: the authorization code is not bound to the login')
+  if (config.production && config.metrics.port === undefined) {
+    warnings.push('metrics.port is not set: /metrics is served on the public listener')
+  }
   return warnings
 }

@@ -101,6 +101,8 @@ function buildConfig(d: ConfigInput, provider: ProviderConfig, production: boole
     apis: d.apis.map((api) => ({ ...api, target: new URL(api.target) })),
     mobile: d.mobile,
     jobs: d.jobs,
+    limits: d.limits,
+    metrics: { ...(d.metrics.port !== undefined && { port: d.metrics.port }), host: d.metrics.host },
     logLevel: d.logLevel,
   }
 }

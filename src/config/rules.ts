@@ -23,6 +23,7 @@ export function crossKeyProblems(s: Sections, production: boolean): string[] {
     ...redisProblems(s),
     ...providerParamProblems(s),
     ...jobProblems(s),
+    ...metricsProblems(s),
     ...(production ? productionProblems(s) : []),
   ]
 }
@@ -84,9 +85,14 @@ function jobProblems({ jobs, apis }: Sections): string[] {
   return problems
 }
 
+function metricsProblems({ metrics, port }: Sections): string[] {
+  if (metrics?.port === undefined || metrics.port === 0 || metrics.port !== port) return []
+  return [`metrics.port: must differ from port (${port}): it is a listener of its own`]
+}
+
 /** Production refuses what is only safe on a developer's machine. */
-function productionProblems({ publicUrl, session, redis }: Sections): string[] {
-  const problems: string[] = []
+function productionProblems({ publicUrl, session, redis, trustProxy }: Sections): string[] {
+  const problems: string[] = [...trustProxyProblems(trustProxy)]
   if (publicUrl !== undefined) {
     const url = new URL(publicUrl)
     if (url.protocol === 'http:' && !loopbackHosts.includes(url.hostname)) {
@@ -100,4 +106,16 @@ function productionProblems({ publicUrl, session, redis }: Sections): string[] {
     problems.push('redis.url: required in production (or redis.sentinel or redis.cluster; env REDIS_URL)')
   }
   return problems
+}
+
+/**
+ * `true` (or a subnet list with a /0) believes every X-Forwarded-For entry, so each client names its own address
+ * and the per-address limits count nothing (RFC 7239 §8.3: only a proxy's own entries are trustworthy).
+ */
+function trustProxyProblems(trustProxy: Sections['trustProxy']): string[] {
+  const everyone = trustProxy === true ||
+    (typeof trustProxy === 'string' && trustProxy.split(',').some((entry) => /\/0$/.test(entry.trim())))
+  return everyone
+    ? ['trustProxy: must not trust every address in production (clients could choose their own); set the number of proxy hops or the proxies\' addresses or subnets']
+    : []
 }

@@ -169,6 +169,20 @@ const jobsSchema = z.strictObject({
   clients: z.array(jobClientSchema).default([]).describe('background jobs that authenticate to the broker'),
 })
 
+const limitsSchema = z.strictObject({
+  bodyTimeoutSeconds: z.number().int().positive().default(10)
+    .describe('the whole body of a request to a broker route (under basePath) must arrive within this long, else 408'),
+  maxConnectionsPerClient: z.number().int().positive().default(256)
+    .describe('open connections one client address (an IPv6 /64) may hold; past it new ones are closed (trusted proxies exempt)'),
+})
+
+const metricsSchema = z.strictObject({
+  port: z.number().int().min(0).max(65535).optional()
+    .describe('serve /metrics on its own listener at this port (and 404 on the main one): the production setting'),
+  host: z.string().min(1).default('127.0.0.1')
+    .describe('address of the metrics listener; 0.0.0.0 to let a scraper on another host or container in'),
+})
+
 /**
  * An absent section parses as `{}`, so each missing key is named (`session.secrets: required`) rather than
  * the section as a whole; the cast admits the empty default that validation then reports on.
@@ -187,7 +201,7 @@ export const configSchema = z.strictObject({
     .describe('prefix of the broker routes (login, callback, user, logout)'),
   trustProxy: z.union([z.boolean(), z.number().int().min(0), z.string().min(1)], {
     error: 'must be true/false, a hop count or a list of trusted addresses',
-  }).default(false).describe('express "trust proxy": which X-Forwarded-* headers to believe'),
+  }).default(false).describe('express "trust proxy": which X-Forwarded-* headers to believe (production: a hop count or subnets, not true)'),
   allowedReturnOrigins: z
     .array(origin)
     .default([])
@@ -200,6 +214,8 @@ export const configSchema = z.strictObject({
   apis: z.array(apiSchema).default([]).describe('upstream APIs proxied with a Bearer token'),
   mobile: section(mobileSchema).describe('mobile apps with a back end (system-browser login, DPoP-bound handles)'),
   jobs: section(jobsSchema).describe('background job clients'),
+  limits: section(limitsSchema).describe('slow and greedy clients'),
+  metrics: section(metricsSchema).describe('the Prometheus /metrics endpoint'),
 })
 
 export type ConfigInput = z.output<typeof configSchema>

@@ -107,6 +107,19 @@ export interface JobsConfig {
   clients: readonly JobClientConfig[]
 }
 
+export interface LimitsConfig {
+  /** the body of a request to a broker route must arrive within this long (408 after) */
+  bodyTimeoutSeconds: number
+  /** connections one client address (IPv6: its /64) may hold open at once */
+  maxConnectionsPerClient: number
+}
+
+export interface MetricsConfig {
+  /** a separate listener for /metrics; absent: /metrics is served on the main listener */
+  port?: number
+  host: string
+}
+
 export interface Config {
   publicUrl: URL
   port: number
@@ -123,5 +136,7 @@ export interface Config {
   apis: readonly ApiRoute[]
   mobile: MobileConfig
   jobs: JobsConfig
+  limits: LimitsConfig
+  metrics: MetricsConfig
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent'
 }

@@ -8,6 +8,7 @@ export interface Metrics {
   loginOutcomes: Counter<'outcome'>
   tokenRefreshes: Counter<'outcome'>
   clientCredentialsFetches: Counter<'outcome'>
+  connectionsRefused: Counter
 }
 
 export function createMetrics(opts: { processMetrics: boolean }): Metrics {
@@ -45,6 +46,11 @@ export function createMetrics(opts: { processMetrics: boolean }): Metrics {
       name: 'bff_client_credentials_fetches_total',
       help: 'Client-credentials grants sent to the provider, by outcome',
       labelNames: ['outcome'],
+      registers,
+    }),
+    connectionsRefused: new Counter({
+      name: 'bff_connections_refused_total',
+      help: 'Connections closed at once because their client address held limits.maxConnectionsPerClient already',
       registers,
     }),
   }

@@ -2,7 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http'
 import { EventEmitter } from 'node:events'
 import type { Duplex } from 'node:stream'
 import { Pool } from 'undici'
-import { type BffError, upstreamTimeout, upstreamUnavailable } from '../errors.js'
+import { type BffError, requestTimeout, upstreamTimeout, upstreamUnavailable } from '../errors.js'
 import { LogEvents } from '../observability/log-events.js'
 import type { Logger } from '../observability/logger.js'
 import {
@@ -10,10 +10,12 @@ import {
   filterResponseHeaders,
   forwardedHeaders,
   forwardedInfo,
+  hasBody,
   type TrustProxy,
 } from './headers.js'
 import type { RouteMatch } from './upstreams.js'
 import { createWebSocketTunnel } from './websocket-tunnel.js'
+import { watchUpload } from './upload-watch.js'
 
 // The only importer of undici (STYLE.md §2): one keep-alive Pool per upstream origin, driven with pool.stream,
 // the fastest pass-through API measured (NOTES.md "Proxying").
@@ -79,16 +81,22 @@ export function createApiProxy(opts: ApiProxyOptions): ApiProxy {
     const onClose = () => { if (!res.writableFinished) controller.abort() }
     res.once('close', onClose)
     let responded = false
+    let stalled = false
+    const body = hasBody(req) ? req : null
+    const stopWatch = body && !req.complete
+      ? watchUpload(req, route.timeoutMs, () => { stalled = true; controller.abort() })
+      : undefined
     try {
       await poolFor(route.target).stream(
         {
           path: upstreamPath,
           method: req.method ?? 'GET',
           headers: upstreamHeaders(req, token, false),
-          body: hasBody(req) ? req : null,
+          body,
           signal: controller,
-          // timeoutMs bounds the wait for the response head (refreshed while the upload is being written);
-          // the body may take as long as it takes: SSE streams and large downloads are not cut
+          // timeoutMs bounds the wait for the response head (refreshed while the upload is being written) and,
+          // through watchUpload, an upload that stops moving; the response body may take as long as it takes:
+          // SSE streams and large downloads are not cut
           headersTimeout: route.timeoutMs,
           bodyTimeout: 0,
         },
@@ -105,6 +113,7 @@ export function createApiProxy(opts: ApiProxyOptions): ApiProxy {
         },
       )
     } catch (err) {
+      if (stalled) return uploadStalled(res, match, route.timeoutMs)
       if (controller.aborted || responded || res.headersSent) {
         if (!controller.aborted) logFailure(match, err, 'body')
         res.destroy()
@@ -114,7 +123,22 @@ export function createApiProxy(opts: ApiProxyOptions): ApiProxy {
       throw toProxyError(err)
     } finally {
       res.off('close', onClose)
+      stopWatch?.()
     }
+  }
+
+  function uploadStalled(res: ServerResponse, match: RouteMatch, idleMs: number): void {
+    opts.logger.warn(
+      { event: LogEvents.proxyUploadStalled, route: match.route.path, idleMs },
+      'client upload stopped moving: request cut',
+    )
+    if (res.headersSent) {
+      res.destroy()
+      return
+    }
+    // the client's connection holds the rest of a body nobody will read: close it after the 408
+    res.setHeader('Connection', 'close')
+    throw requestTimeout({ message: 'The request body stopped arriving.', detail: `upload idle for ${idleMs} ms` })
   }
 
   function upgrade(req: IncomingMessage, socket: Duplex, head: Buffer, match: RouteMatch, token: string | undefined) {
@@ -141,12 +165,6 @@ class ClientGone extends EventEmitter {
     this.aborted = true
     this.emit('abort')
   }
-}
-
-// RFC 9112 §6: a request has a body only when it says so
-function hasBody(req: IncomingMessage): boolean {
-  const length = req.headers['content-length']
-  return req.headers['transfer-encoding'] !== undefined || (length !== undefined && length !== '0')
 }
 
 function setResponseHeader(res: ServerResponse, name: string, value: string | string[]) {

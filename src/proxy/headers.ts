@@ -15,6 +15,12 @@ const requestDrop = new Set([
 // the broker's origin policy is its own: an upstream cannot grant CORS or re-authenticate a proxy
 const responseDrop = new Set([...hopByHop, 'proxy-authenticate', 'proxy-authentication-info'])
 
+/** RFC 9112 §6: a request has a body only when it says so. */
+export function hasBody(req: IncomingMessage): boolean {
+  const length = req.headers['content-length']
+  return req.headers['transfer-encoding'] !== undefined || (length !== undefined && length !== '0')
+}
+
 /** The names a Connection header lists are hop-by-hop too (RFC 9110 §7.6.1). */
 function connectionListed(values: Iterable<string>): Set<string> {
   const names = new Set<string>()

@@ -1,4 +1,4 @@
-import { connect } from 'node:net'
+import { connect, type Socket } from 'node:net'
 
 /**
  * Sends a request byte for byte (HTTP clients normalise `..` and manage `Connection` themselves) and returns the
@@ -27,4 +27,29 @@ export function rawRequest(origin: string, head: string, timeoutMs = 5000): Prom
     socket.on('error', reject)
     socket.write(head.endsWith('\r\n\r\n') ? head : `${head}\r\n\r\n`)
   })
+}
+
+export interface RawExchange {
+  socket: Socket
+  /** everything the server sent */
+  received(): string
+  /** resolves with the milliseconds from connect to the server closing the connection */
+  closed: Promise<number>
+}
+
+/** A connected socket to `origin` that records what the server sends and when it closes, for slow-client tests. */
+export async function openRaw(origin: string): Promise<RawExchange> {
+  const { hostname, port } = new URL(origin)
+  const socket = connect({ host: hostname, port: Number(port) })
+  await new Promise<void>((resolve, reject) => {
+    socket.once('connect', resolve)
+    socket.once('error', reject)
+  })
+  const connectedAt = Date.now()
+  let data = ''
+  socket.setEncoding('utf8')
+  socket.on('data', (chunk: string) => (data += chunk))
+  socket.on('error', () => {})
+  const closed = new Promise<number>((resolve) => socket.once('close', () => resolve(Date.now() - connectedAt)))
+  return { socket, received: () => data, closed }
 }

@@ -6,6 +6,8 @@ import type { Metrics } from '../../observability/metrics.js'
 import { LogEvents } from '../../observability/log-events.js'
 import type { SessionLifecycle } from '../session-lifecycle.js'
 import { createRateLimiter, hashKey, type WindowLimit } from '../rate-limit.js'
+import { clientAddressKey } from '../client-address.js'
+import type { TrustProxy } from '../../proxy/headers.js'
 import { BffError, invalidRequest, toBffError, tooManyRequests } from '../../errors.js'
 import { sessionInfo } from './session-info.js'
 import type { BrokerSession, SessionTimeouts } from '../../session/session.js'
@@ -36,6 +38,8 @@ export interface PasswordLoginRouteDeps {
   basePath: string
   timeouts: SessionTimeouts
   now: () => number
+  /** config.trustProxy: which client address the per-address limit counts (an IPv6 client by its /64) */
+  trustProxy: TrustProxy
 }
 
 /**
@@ -49,7 +53,7 @@ export function createPasswordLoginRoute(deps: PasswordLoginRouteDeps): RequestH
 
   return async (req, res) => {
     const { username, password } = readCredentials(req.body)
-    const ip = req.ip ?? 'unknown'
+    const ip = clientAddressKey(req, deps.trustProxy)
     const verdict = await limiter.hit([
       { limit: passwordLoginLimits.ip, key: ip },
       // one counter for "Alice@x" and "alice@x ": most providers match usernames that way

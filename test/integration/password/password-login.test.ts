@@ -190,6 +190,30 @@ describe('POST /bff/login/password', () => {
     expect((await post(createBrowser(), { username: 'spray-11@break-out.org', password: 'guess' })).status).toBe(401)
   })
 
+  it('when one client rotates its address inside one IPv6 /64, then the per-address limit counts one client and the 11th attempt gets 429', async () => {
+    await awayFromWindowEdge()
+    for (let i = 0; i < 10; i++) {
+      const ip = `2001:db8:5:1:${(i + 1).toString(16)}::${i + 1}` // a new interface id each time
+      const res = await post(createBrowser(), { username: `v6-${i}@break-out.org`, password: 'guess' }, { ip, target: i % 2 ? second : broker })
+      expect(res.status).toBe(401)
+    }
+    const res = await post(createBrowser(), { username: 'v6-10@break-out.org', password: 'guess' }, { ip: '2001:db8:5:1:ffff:ffff:ffff:fffe' })
+    expect(res.status).toBe(429)
+    // the neighbouring /64 is another client
+    const neighbour = await post(createBrowser(), { username: 'v6-11@break-out.org', password: 'guess' }, { ip: '2001:db8:5:2::1' })
+    expect(neighbour.status).toBe(401)
+  })
+
+  it('when a client alternates an IPv4 address and its IPv4-mapped IPv6 form, then both count as one address', async () => {
+    await awayFromWindowEdge()
+    const ip = newIp()
+    for (let i = 0; i < 10; i++) {
+      const res = await post(createBrowser(), { username: `mapped-${i}@break-out.org`, password: 'guess' }, { ip: i % 2 ? `::ffff:${ip}` : ip })
+      expect(res.status).toBe(401)
+    }
+    expect((await post(createBrowser(), { username: 'mapped-10@break-out.org', password: 'guess' }, { ip: `::ffff:${ip}` })).status).toBe(429)
+  })
+
   it('when users have logged in and failed, then the password is in no log line and in no Redis key or value', async () => {
     const b = createBrowser()
     expect((await post(b, { username: 'secret@break-out.org', password: PASSWORD })).status).toBe(200)

@@ -1,6 +1,6 @@
-import { connect, type Socket } from 'node:net'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startBrokerWithProvider, type TestBroker } from '../../support/start-app.js'
+import { openRaw } from '../../support/raw-http.js'
 
 // Invariant 14: request headers must arrive within 20 s (a slowloris client cannot hold a connection forever),
 // while a slow but finishing client is still served. Both cases run at once to keep the file near 21 s.
@@ -13,35 +13,11 @@ beforeAll(async () => {
 })
 afterAll(() => stop())
 
-interface RawExchange {
-  socket: Socket
-  /** everything the server sent */
-  received(): string
-  /** resolves with the milliseconds from connect to the server closing the connection */
-  closed: Promise<number>
-}
-
-async function openRaw(): Promise<RawExchange> {
-  const { port } = new URL(broker.origin)
-  const socket = connect({ host: '127.0.0.1', port: Number(port) })
-  await new Promise<void>((resolve, reject) => {
-    socket.once('connect', resolve)
-    socket.once('error', reject)
-  })
-  const connectedAt = Date.now()
-  let data = ''
-  socket.setEncoding('utf8')
-  socket.on('data', (chunk: string) => (data += chunk))
-  socket.on('error', () => {})
-  const closed = new Promise<number>((resolve) => socket.once('close', () => resolve(Date.now() - connectedAt)))
-  return { socket, received: () => data, closed }
-}
-
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 
 describe('slow clients are cut off (invariant 14)', () => {
   it.concurrent('when a client sends part of its headers and then nothing, then the server cuts it off after about 20 s', async () => {
-    const raw = await openRaw()
+    const raw = await openRaw(broker.origin)
     try {
       raw.socket.write('GET /healthz HTTP/1.1\r\nHost: x\r\n')
       const ms = await raw.closed
@@ -57,7 +33,7 @@ describe('slow clients are cut off (invariant 14)', () => {
   }, 40_000)
 
   it.concurrent('when a client sends its headers slowly but completes them within 20 s, then it is served', async () => {
-    const raw = await openRaw()
+    const raw = await openRaw(broker.origin)
     try {
       const lines = ['GET /healthz HTTP/1.1\r\n', 'Host: x\r\n', 'Accept: application/json\r\n', 'X-Slow-1: a\r\n', 'X-Slow-2: b\r\n', 'Connection: close\r\n', '\r\n']
       // ~15 s in all: longer than any shorter header timeout would allow, inside the 20 s one
