@@ -58,7 +58,8 @@ export function createSessionLifecycle(deps: {
   async function end(sessionId: string, broker: BrokerSession, opts: { revoke: boolean }) {
     const grant = await deps.grants.get(broker.grantId)
     await deps.grants.delete(broker.grantId)
-    await deps.index.remove(sessionId, { sub: broker.sub, providerSub: broker.providerSub, providerSid: broker.providerSid })
+    const { sub, providerSub, providerSid } = broker
+    await deps.index.remove(sessionId, { sub, providerSub, providerSid })
     await deps.httpSession.destroy(sessionId)
     const refreshToken = grant?.tokens.refreshToken
     if (opts.revoke && refreshToken && deps.provider.hasRevocation()) {

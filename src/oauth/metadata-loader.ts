@@ -58,7 +58,8 @@ export function createMetadataLoader<T extends LoadedMetadata>(opts: MetadataLoa
 
   function refuse(problem: string) {
     refused = new BffError(503, 'idp_unavailable', { detail: `provider metadata refused: ${problem}` })
-    logger.error({ event: LogEvents.providerMetadataRefused, provider, problem }, `provider ${provider} refused: ${problem}`)
+    const event = LogEvents.providerMetadataRefused
+    logger.error({ event, provider, problem }, `provider ${provider} refused: ${problem}`)
     return refused
   }
 

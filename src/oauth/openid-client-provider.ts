@@ -43,7 +43,8 @@ export function createOpenIdClientProvider(deps: OpenIdClientProviderDeps): OAut
     const skewSeconds = skewLogged ? undefined : clockSkewSeconds(res.headers.get('date'), nowMs())
     if (skewSeconds !== undefined && Math.abs(skewSeconds) > clockSkewWarnSeconds) {
       skewLogged = true
-      logger.warn({ event: LogEvents.providerClockSkew, provider, skewSeconds }, `provider ${provider} clock differs from ours by ${skewSeconds} s`)
+      const event = LogEvents.providerClockSkew
+      logger.warn({ event, provider, skewSeconds }, `provider ${provider} clock differs from ours by ${skewSeconds} s`)
     }
     return res
   }
@@ -114,7 +115,9 @@ export function createOpenIdClientProvider(deps: OpenIdClientProviderDeps): OAut
     const c = await ready()
     try {
       const answer = await run(c)
-      if (answer.id_token) {
+      // at login only: on refresh the rotated refresh token in this very answer must not be thrown away over an
+      // ID token that some providers hand back unchanged (OIDC Core §12.2 wants a new one, not all comply)
+      if (answer.id_token && (context === 'callback' || context === 'password')) {
         const problem = issuedAtProblem(answer.claims(), nowSeconds(), config.idTokenIssuedWithinSeconds)
         if (problem) throw idTokenCheckFailed(problem)
       }

@@ -41,7 +41,10 @@ export function createBackchannelLogoutRoute(deps: BackchannelLogoutDeps): Reque
     const ttlMs = Math.max(0, claims.exp * 1000 - deps.now()) + jtiGraceMs
     // §2.6 step 7: a jti seen before is a replay; SET NX makes the check and the record one step on every instance
     if (!(await guarded(() => deps.store.setIfAbsent(jtiKey, '1', ttlMs)))) {
-      throw invalidRequest({ message: 'The logout token was already used.', detail: 'back-channel logout: jti replayed' })
+      throw invalidRequest({
+        message: 'The logout token was already used.',
+        detail: 'back-channel logout: jti replayed',
+      })
     }
     let ended: number
     try {
@@ -49,7 +52,8 @@ export function createBackchannelLogoutRoute(deps: BackchannelLogoutDeps): Reque
     } catch (err) {
       // forget the jti, so that the provider's retry of this very token is not taken for a replay
       await deps.store.del(jtiKey).catch(() => undefined)
-      deps.logger.error({ event: LogEvents.backchannelLogoutFailed, detail: (err as BffError).detail }, 'back-channel logout failed')
+      const detail = (err as BffError).detail
+      deps.logger.error({ event: LogEvents.backchannelLogoutFailed, detail }, 'back-channel logout failed')
       throw err
     }
     deps.logger.info({ event: LogEvents.backchannelLogout, sessions: ended }, 'back-channel logout')

@@ -3,7 +3,7 @@ import { createBrowser, startTestBroker, type TestBroker } from '../../support/s
 import type { Browser } from '../../support/browser.js'
 import { TEST_CLIENT_ID, TEST_CLIENT_SECRET } from '../../support/oidc-provider.js'
 import { keysWithPrefix } from '../../support/redis.js'
-import { signingKey, startOidcWireServer, type OidcWireServer } from '../../support/wire/oidc.js'
+import { signHs256, signingKey, startOidcWireServer, type OidcWireServer } from '../../support/wire/oidc.js'
 
 // OIDC Core §3.1.3.7 against a provider whose keys the test holds: the ID token's signature (step 6), its iat
 // (step 10), and the userinfo sub (§5.3.2). Tests run in order: the JWKS cache they share is part of the story.
@@ -21,7 +21,7 @@ afterAll(async () => {
 })
 afterEach(() => {
   vi.useRealTimers()
-  Object.assign(idp.state, { signer: issuerKey, published: [issuerKey], idTokenClaims: () => ({}), userinfoSub: 'alice' })
+  Object.assign(idp.state, { signer: issuerKey, published: [issuerKey], idTokenClaims: () => ({}), userinfoSub: 'alice', metadata: {}, mint: undefined })
 })
 
 /** login → the issuer's authorize step → the callback; returns the callback's answer */
@@ -75,6 +75,20 @@ describe('ID token signature (OIDC Core §3.1.3.7 step 6, invariant 4)', () => {
     expect(idp.jwksFetches()).toBe(2)
     expect((await loginThrough(createBrowser())).status).toBe(302)
     expect(idp.jwksFetches()).toBe(2)
+  })
+
+  it('when the ID token is HS256 with the client secret, even though the provider lists HS256, then login_failed', async () => {
+    // asymmetric algorithms only: a symmetric signature proves nothing the client could not have made itself
+    idp.state.metadata = { id_token_signing_alg_values_supported: ['HS256', 'RS256'] }
+    idp.state.mint = (claims) => signHs256(TEST_CLIENT_SECRET, claims)
+    // a broker of its own, so that its discovery sees HS256 listed
+    const hs = await startTestBroker({ name: 'id-token-hs256', issuer: idp.issuer, config: { provider: { scopes: ['openid'] } } })
+    try {
+      await expectLoginFailed(createBrowser(), hs)
+      expect(hs.logs.some((l) => l.includes('unsupported JWS algorithm'))).toBe(true)
+    } finally {
+      await hs.stop()
+    }
   })
 })
 

@@ -1,4 +1,4 @@
-import { generateKeyPairSync, sign, type JsonWebKey, type KeyObject } from 'node:crypto'
+import { createHmac, generateKeyPairSync, sign, type JsonWebKey, type KeyObject } from 'node:crypto'
 import { authorizeAnswer, expectBasic, formBody, oauthError, startServer, type WireServer, type WireServerOptions } from './server.js'
 
 /** A signing key of the test issuer: the private half signs, the public JWK is what the JWKS may publish. */
@@ -20,6 +20,13 @@ export function signJwt(key: TestSigningKey, payload: Record<string, unknown>, h
   return `${input}.${sign('sha256', Buffer.from(input), key.privateKey).toString('base64url')}`
 }
 
+/** HS256 (RFC 7518 §3.2) with a shared secret, such as the client secret. */
+export function signHs256(secret: string, payload: Record<string, unknown>): string {
+  const part = (v: unknown) => Buffer.from(JSON.stringify(v)).toString('base64url')
+  const input = `${part({ alg: 'HS256' })}.${part(payload)}`
+  return `${input}.${createHmac('sha256', secret).update(input).digest('base64url')}`
+}
+
 /** What the test changes between logins; every field is read at request time. */
 export interface OidcIssuerState {
   /** signs the ID tokens (a foreign key, or the next one after a rotation) */
@@ -32,6 +39,8 @@ export interface OidcIssuerState {
   userinfoSub: string
   /** merged over the discovery document */
   metadata: Record<string, unknown>
+  /** replaces the RS256 signature by `signer` (another algorithm) */
+  mint?: (claims: Record<string, unknown>) => string
 }
 
 export interface OidcWireServer extends WireServer {
@@ -75,7 +84,7 @@ export async function startOidcWireServer(opts: WireServerOptions & { key: TestS
             if (!code) return oauthError('invalid_grant')
             const now = Math.floor(Date.now() / 1000)
             const claims = { iss: issuer, aud: ctx.opts.clientId, sub: 'alice', nonce: code.nonce, iat: now, exp: now + 300, ...state.idTokenClaims(now) }
-            return ctx.ok({ access_token: ctx.token('at'), token_type: 'Bearer', expires_in: 300, id_token: signJwt(state.signer, claims) })
+            return ctx.ok({ access_token: ctx.token('at'), token_type: 'Bearer', expires_in: 300, id_token: state.mint ? state.mint(claims) : signJwt(state.signer, claims) })
           }
         }
         return undefined
