@@ -160,7 +160,7 @@ export function createApp(deps: AppDeps): BrokerApp {
     `${base}/backchannel-logout`,
     storeGuard,
     express.urlencoded({ extended: false, limit: '64kb' }),
-    createBackchannelLogoutRoute({ provider, index, httpSession, sessions, logger }),
+    createBackchannelLogoutRoute({ provider, index, httpSession, sessions, store, prefix, logger, now }),
   )
   app.get(
     `${base}/login`,

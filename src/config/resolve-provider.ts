@@ -52,6 +52,7 @@ export function resolveProvider(input: ProviderInput): { provider: ProviderConfi
     passwordGrant: input.passwordGrant,
     logoutIdTokenHint: input.logoutIdTokenHint,
     timeoutMs: input.timeoutMs,
+    idTokenIssuedWithinSeconds: input.idTokenIssuedWithinSeconds,
   }
   problems.push(...reachabilityProblems(provider, problems))
   return { provider, problems }

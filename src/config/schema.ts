@@ -123,6 +123,8 @@ const providerSchema = z.strictObject({
     .meta({ default: providerDefaults.pkce })
     .describe('PKCE S256 on the authorization request'),
   timeoutMs: z.number().int().positive().default(10000).describe('timeout of each call to the provider'),
+  idTokenIssuedWithinSeconds: z.number().int().min(60).max(86400).default(300)
+    .describe('an ID token whose iat is older than this is refused (OIDC Core §3.1.3.7 step 10)'),
 })
 
 const apiSchema = z.strictObject({

@@ -60,6 +60,8 @@ export interface ProviderConfig {
   pkce: boolean
   /** token endpoint timeout */
   timeoutMs: number
+  /** oldest `iat` an ID token may carry, seconds before now */
+  idTokenIssuedWithinSeconds: number
 }
 
 export interface ApiRoute {

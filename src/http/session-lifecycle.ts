@@ -36,9 +36,13 @@ export function createSessionLifecycle(deps: {
   async function identify(tokens: TokenSet) {
     // DESIGN.md: the subject is looked up in the ID token, then the userinfo ("me") answer, then the token response
     let subject = readSubject(tokens.idTokenClaims, deps.subjectClaim)
+    // the ID token's own sub: what userinfo must match and what a back-channel logout token names
+    const providerSub = typeof tokens.idTokenClaims?.sub === 'string' ? tokens.idTokenClaims.sub : undefined
     let info: Readonly<Record<string, unknown>> | undefined
     if (!subject || !tokens.idTokenClaims) {
-      info = await deps.provider.userinfo(tokens.accessToken)
+      // OIDC Core §5.3.2: "the sub Claim in the UserInfo Response MUST be verified to exactly match the sub Claim
+      // in the ID Token; if they do not match, the UserInfo Response values MUST NOT be used"
+      info = await deps.provider.userinfo(tokens.accessToken, providerSub)
       subject ??= readSubject(info, deps.subjectClaim)
     }
     subject ??= readSubject(tokens.extra, deps.subjectClaim)
@@ -51,13 +55,14 @@ export function createSessionLifecycle(deps: {
     const claims = userClaims(tokens.idTokenClaims, info)
     claims.sub = subject
     const providerSid = typeof tokens.idTokenClaims?.sid === 'string' ? tokens.idTokenClaims.sid : undefined
-    return { subject, claims, providerSid }
+    return { subject, claims, providerSid, providerSub }
   }
 
   async function end(sessionId: string, broker: BrokerSession, opts: { revoke: boolean }) {
     const grant = await deps.grants.get(broker.grantId)
     await deps.grants.delete(broker.grantId)
-    await deps.index.remove(sessionId, { sub: broker.sub, providerSid: broker.providerSid })
+    const { sub, providerSub, providerSid } = broker
+    await deps.index.remove(sessionId, { sub, providerSub, providerSid })
     await deps.httpSession.destroy(sessionId)
     deps.watch.ended(sessionId)
     const refreshToken = grant?.tokens.refreshToken
@@ -75,7 +80,7 @@ export function createSessionLifecycle(deps: {
 
   return {
     async start(req, tokens) {
-      const { subject, claims, providerSid } = await identify(tokens)
+      const { subject, claims, providerSid, providerSub } = await identify(tokens)
       const grantId = newId()
       await deps.grants.put(
         { id: grantId, subject, tokens, apiTokens: {}, createdAt: deps.now(), version: 1 },
@@ -86,10 +91,12 @@ export function createSessionLifecycle(deps: {
       // a new session id at login: the pre-login id (possibly planted by an attacker) is dead afterwards
       await new Promise<void>((resolve, reject) => req.session.regenerate((err) => (err ? reject(err) : resolve())))
       if (previous) await end(previousId, previous, { revoke: true })
-      const broker: BrokerSession = { sub: subject, claims, grantId, logoutSid: newId(), providerSid, createdAt: deps.now() }
+      const broker: BrokerSession = {
+        sub: subject, claims, grantId, logoutSid: newId(), providerSid, providerSub, createdAt: deps.now(),
+      }
       req.session.broker = broker
       await new Promise<void>((resolve, reject) => req.session.save((err) => (err ? reject(err) : resolve())))
-      await deps.index.add(req.sessionID, { sub: subject, providerSid }, ttlMs)
+      await deps.index.add(req.sessionID, { sub: subject, providerSub, providerSid }, ttlMs)
       deps.logger.info({ event: LogEvents.loginSucceeded, sub: subject }, 'login succeeded')
       return broker
     },

@@ -70,7 +70,10 @@ export function classifyOAuthError(err: unknown): Problem {
   const name = str(e.name) ?? 'Error'
   const message = str(e.message) ?? String(err)
   const status = httpStatus(e.cause) ?? httpStatus(e)
-  const detail = [name, code, status && `HTTP ${status}`, message].filter(Boolean).join(': ')
+  // openid-client's "invalid response encountered" says what failed only in its cause (oauth4webapi's fixed text,
+  // e.g. "JWT signature verification failed"); a cause that is not an Error (a response body) is left out
+  const inner = e.cause instanceof Error ? e.cause.message : undefined
+  const detail = [name, code, status && `HTTP ${status}`, message, inner && `(${inner})`].filter(Boolean).join(': ')
 
   if (code === 'OAUTH_RESPONSE_BODY_ERROR') {
     const oauthError = str(e.error) ?? 'unknown'

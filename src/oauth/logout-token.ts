@@ -28,12 +28,14 @@ export function createLogoutTokenVerifier(opts: LogoutTokenVerifierOptions): Log
       timeoutDuration: opts.timeoutMs,
     })
     try {
-      const { payload } = await jwtVerify(logoutToken, jwks, {
+      // §2.6 step 3: iss, aud, iat and exp as for ID tokens; §2.4 makes exp and jti REQUIRED (1.0 final)
+      const { payload, protectedHeader } = await jwtVerify(logoutToken, jwks, {
         issuer: meta.issuer,
         audience: opts.clientId,
-        requiredClaims: ['iat'],
+        requiredClaims: ['iat', 'exp', 'jti'],
         clockTolerance: 30,
       })
+      checkType(protectedHeader.typ)
       return logoutClaims(payload)
     } catch (err) {
       if (err instanceof BffError) throw err
@@ -46,7 +48,18 @@ export function createLogoutTokenVerifier(opts: LogoutTokenVerifierOptions): Log
   return { verify }
 }
 
-/** OIDC Back-Channel Logout 1.0 §2.6 steps 4–6 (signature, iss, aud and iat are jwtVerify's). */
+/**
+ * §2.4: explicit typing with `logout+jwt` is RECOMMENDED, so a token without `typ` passes; one that says it is
+ * something else (an ID token, `JWT`) is refused, so no other JWT of the provider's can be posted as a logout
+ * token (§4.1 Cross-JWT Confusion). RFC 7515 §4.1.9: the `application/` prefix may be left out, case-insensitive.
+ */
+function checkType(typ: string | undefined): void {
+  if (typ === undefined) return
+  const type = typ.toLowerCase().replace(/^application\//, '')
+  if (type !== 'logout+jwt') throw logoutTokenInvalid(`typ header is ${JSON.stringify(typ)}, not logout+jwt`)
+}
+
+/** OIDC Back-Channel Logout 1.0 §2.6 steps 4–6 (signature, iss, aud, iat and exp are jwtVerify's). */
 function logoutClaims(payload: JWTPayload): LogoutTokenClaims {
   const events = payload.events as Record<string, unknown> | undefined
   if (!events || typeof events !== 'object' || !(backchannelLogoutEvent in events)) {
@@ -56,7 +69,8 @@ function logoutClaims(payload: JWTPayload): LogoutTokenClaims {
   const sub = typeof payload.sub === 'string' ? payload.sub : undefined
   const sid = typeof payload.sid === 'string' ? payload.sid : undefined
   if (!sub && !sid) throw logoutTokenInvalid('neither sub nor sid')
-  const claims: LogoutTokenClaims = {}
+  if (typeof payload.jti !== 'string' || payload.jti.length === 0) throw logoutTokenInvalid('jti is not a string')
+  const claims: LogoutTokenClaims = { jti: payload.jti, exp: payload.exp as number }
   if (sub) claims.sub = sub
   if (sid) claims.sid = sid
   return claims

@@ -1,5 +1,6 @@
 import type { Logger } from '../observability/logger.js'
 import { LogEvents } from '../observability/log-events.js'
+import { BffError } from '../errors.js'
 import { translateOAuthError } from './errors.js'
 
 const maxRetryDelayMs = 30_000
@@ -14,6 +15,8 @@ export interface MetadataLoaderOptions<T> {
   discover: () => Promise<T>
   logger: Logger
   provider: string
+  /** a problem no retry can fix (metadata-checks.ts): the provider is refused for good, with one error line */
+  check?: (configuration: T) => string | undefined
 }
 
 export interface MetadataLoader<T> {
@@ -21,7 +24,7 @@ export interface MetadataLoader<T> {
   current(): T | undefined
   /** the loaded configuration, else one attempt shared by every caller that asks meanwhile */
   load(): Promise<T>
-  /** retries in the background with backoff until a load succeeds or stop() is called; returns at once */
+  /** retries in the background with backoff until a load succeeds, the provider is refused, or stop() is called */
   startLoading(): void
   stop(): void
 }
@@ -29,6 +32,8 @@ export interface MetadataLoader<T> {
 export function createMetadataLoader<T extends LoadedMetadata>(opts: MetadataLoaderOptions<T>): MetadataLoader<T> {
   const { discover, logger, provider } = opts
   let configuration: T | undefined
+  // set once the metadata failed a check: every later load fails at once, without asking the provider again
+  let refused: BffError | undefined
   let loading: Promise<T> | undefined
   let retryTimer: NodeJS.Timeout | undefined
   let stopped = false
@@ -36,8 +41,11 @@ export function createMetadataLoader<T extends LoadedMetadata>(opts: MetadataLoa
 
   const load = () => {
     if (configuration) return Promise.resolve(configuration)
+    if (refused) return Promise.reject(refused)
     loading ??= discover()
       .then((c) => {
+        const problem = opts.check?.(c)
+        if (problem) throw refuse(problem)
         configuration = c
         logger.info({ event: LogEvents.providerMetadataLoaded, provider, issuer: c.serverMetadata().issuer }, 'provider metadata loaded')
         return c
@@ -46,6 +54,13 @@ export function createMetadataLoader<T extends LoadedMetadata>(opts: MetadataLoa
         loading = undefined
       })
     return loading
+  }
+
+  function refuse(problem: string) {
+    refused = new BffError(503, 'idp_unavailable', { detail: `provider metadata refused: ${problem}` })
+    const event = LogEvents.providerMetadataRefused
+    logger.error({ event, provider, problem }, `provider ${provider} refused: ${problem}`)
+    return refused
   }
 
   function startLoading() {
@@ -57,6 +72,10 @@ export function createMetadataLoader<T extends LoadedMetadata>(opts: MetadataLoa
           retrying = false
         },
         (err: unknown) => {
+          if (err === refused) {
+            retrying = false
+            return
+          }
           // 1 s, 2 s, 4 s … capped at 30 s: a provider that is down is not hammered, one that is back is found soon
           const delayMs = Math.min(1000 * 2 ** n, maxRetryDelayMs)
           const { detail } = translateOAuthError(err, 'metadata')

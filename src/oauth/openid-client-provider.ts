@@ -5,8 +5,11 @@ import type { Logger } from '../observability/logger.js'
 import { toTokenSet } from './dialects/wire.js'
 import { clientAuthFor, createWireFetch } from './dialects/wire-fetch.js'
 import { translateOAuthError, type OAuthContext } from './errors.js'
+import { idTokenCheckFailed, issuedAtProblem } from './id-token-checks.js'
 import { createLogoutTokenVerifier } from './logout-token.js'
 import { createMetadataLoader } from './metadata-loader.js'
+import { clockSkewSeconds, clockSkewWarnSeconds, metadataProblem } from './metadata-checks.js'
+import { LogEvents } from '../observability/log-events.js'
 import type { OAuthProvider, TokenRequestOptions, TokenSet } from './provider.js'
 
 export interface OpenIdClientProviderDeps {
@@ -28,10 +31,25 @@ export function createOpenIdClientProvider(deps: OpenIdClientProviderDeps): OAut
   userinfo(accessToken: string, expectedSubject?: string): Promise<Readonly<Record<string, unknown>> | undefined>
 } {
   const { config, logger } = deps
-  const baseFetch = deps.fetch ?? globalThis.fetch
-  const nowSeconds = () => Math.floor((deps.now ?? Date.now)() / 1000)
+  const nowMs = () => (deps.now ?? Date.now)()
+  const nowSeconds = () => Math.floor(nowMs() / 1000)
   const provider = config.dialect ?? (config.issuer ?? config.tokenEndpoint ?? config.baseUrl)?.host ?? 'provider'
   const fail = (err: unknown, context: OAuthContext) => translateOAuthError(err, context, { logger, provider })
+
+  // every answer of the provider (discovery, JWKS, token …) tells its clock; a skew past the ID token checks'
+  // tolerance makes logins fail with "iat in the future" or "expired", so say it once, with the number
+  let skewLogged = false
+  const noteClock = (res: Response) => {
+    const skewSeconds = skewLogged ? undefined : clockSkewSeconds(res.headers.get('date'), nowMs())
+    if (skewSeconds !== undefined && Math.abs(skewSeconds) > clockSkewWarnSeconds) {
+      skewLogged = true
+      const event = LogEvents.providerClockSkew
+      logger.warn({ event, provider, skewSeconds }, `provider ${provider} clock differs from ours by ${skewSeconds} s`)
+    }
+    return res
+  }
+  const providerFetch = deps.fetch ?? globalThis.fetch
+  const baseFetch: typeof fetch = (input, init) => providerFetch(input, init).then(noteClock)
 
   const tokenEndpoint = () => loader.current()?.serverMetadata().token_endpoint
   const wireFetch = createWireFetch(baseFetch, config, tokenEndpoint) as oidc.CustomFetch
@@ -53,6 +71,10 @@ export function createOpenIdClientProvider(deps: OpenIdClientProviderDeps): OAut
     c[oidc.customFetch] = wireFetch
     c.timeout = Math.max(1, Math.ceil(config.timeoutMs / 1000))
     if (deps.allowInsecureHttp) oidc.allowInsecureRequests(c)
+    // invariant 4 / OIDC Core §3.1.3.7 step 6: openid-client skips the ID token's JWS signature unless told; with
+    // this it verifies it against jwks_uri (asymmetric algorithms only, HS* and none refused), caching the JWKS
+    // and refetching it once for an unknown kid when the cached copy is a minute old (oauth4webapi)
+    if (config.issuer) oidc.enableNonRepudiationChecks(c)
     return c
   }
 
@@ -70,7 +92,10 @@ export function createOpenIdClientProvider(deps: OpenIdClientProviderDeps): OAut
     return build({ ...found.serverMetadata(), ...explicitMetadata() })
   }
 
-  const loader = createMetadataLoader({ discover, logger, provider })
+  const loader = createMetadataLoader({
+    discover, logger, provider,
+    check: (c) => metadataProblem(c.serverMetadata(), { pkce: config.pkce }),
+  })
   const logoutTokens = createLogoutTokenVerifier({ clientId: config.clientId, timeoutMs: config.timeoutMs, fetch: baseFetch })
 
   const ready = async (): Promise<oidc.Configuration> => {
@@ -90,6 +115,12 @@ export function createOpenIdClientProvider(deps: OpenIdClientProviderDeps): OAut
     const c = await ready()
     try {
       const answer = await run(c)
+      // at login only: on refresh the rotated refresh token in this very answer must not be thrown away over an
+      // ID token that some providers hand back unchanged (OIDC Core §12.2 wants a new one, not all comply)
+      if (answer.id_token && (context === 'callback' || context === 'password')) {
+        const problem = issuedAtProblem(answer.claims(), nowSeconds(), config.idTokenIssuedWithinSeconds)
+        if (problem) throw idTokenCheckFailed(problem)
+      }
       return toTokenSet(answer as unknown as Record<string, unknown>, answer.claims(), nowSeconds())
     } catch (err) {
       throw fail(err, context)

@@ -42,6 +42,10 @@ export interface EndSessionRequest {
 export interface LogoutTokenClaims {
   sub?: string
   sid?: string
+  /** unique per token (§2.4 REQUIRED), for the replay check */
+  jti: string
+  /** epoch seconds (§2.4 REQUIRED): how long the replay check must remember the jti */
+  exp: number
 }
 
 /**
@@ -62,8 +66,11 @@ export interface OAuthProvider {
   refresh(refreshToken: string, options?: TokenRequestOptions): Promise<TokenSet>
   clientCredentials(options?: TokenRequestOptions): Promise<TokenSet>
   password(username: string, password: string): Promise<TokenSet>
-  /** userinfo (or a dialect's "me" endpoint); undefined when the provider has none */
-  userinfo(accessToken: string): Promise<Readonly<Record<string, unknown>> | undefined>
+  /**
+   * userinfo (or a dialect's "me" endpoint); undefined when the provider has none. With `expectedSubject` (the ID
+   * token's `sub`) an answer about anyone else is refused (OIDC Core §5.3.2).
+   */
+  userinfo(accessToken: string, expectedSubject?: string): Promise<Readonly<Record<string, unknown>> | undefined>
   /** RFC 7009; a no-op when the provider has no revocation endpoint */
   revoke(token: string, hint: 'refresh_token' | 'access_token'): Promise<void>
   /** undefined when the provider has no end-session endpoint */

@@ -1,31 +1,49 @@
 import type { KeyValueStore } from './store.js'
 
+/** What a session is found by: the broker's subject, and what a back-channel logout token carries. */
+export interface SessionIndexKeys {
+  sub: string
+  /** the ID token's `sub` (OIDC Back-Channel Logout 1.0 §2.4 names this one, whatever provider.subjectClaim is) */
+  providerSub?: string
+  providerSid?: string
+}
+
 /**
- * provider `sid` → session ids and `sub` → session ids, for back-channel logout (and, later, session
+ * `sub`, provider `sub` and provider `sid` → session ids, for back-channel logout (and, later, session
  * administration). Entries expire with the longest session they could point at.
  */
 export interface SessionIndex {
-  add(sessionId: string, keys: { sub: string; providerSid?: string }, ttlMs: number): Promise<void>
-  remove(sessionId: string, keys: { sub: string; providerSid?: string }): Promise<void>
-  find(keys: { sub?: string; providerSid?: string }): Promise<string[]>
+  add(sessionId: string, keys: SessionIndexKeys, ttlMs: number): Promise<void>
+  remove(sessionId: string, keys: SessionIndexKeys): Promise<void>
+  /** every session under any of the keys given; callers check the session record itself */
+  find(keys: { sub?: string; providerSub?: string; providerSid?: string }): Promise<string[]>
 }
 
 export function createSessionIndex(deps: { store: KeyValueStore; prefix: string }): SessionIndex {
   const subKey = (sub: string) => `${deps.prefix}idx:sub:${sub}`
+  const providerSubKey = (sub: string) => `${deps.prefix}idx:psub:${sub}`
   const sidKey = (sid: string) => `${deps.prefix}idx:sid:${sid}`
+  const keysOf = (keys: SessionIndexKeys) => [
+    subKey(keys.sub),
+    ...(keys.providerSub ? [providerSubKey(keys.providerSub)] : []),
+    ...(keys.providerSid ? [sidKey(keys.providerSid)] : []),
+  ]
   return {
     async add(sessionId, keys, ttlMs) {
-      await deps.store.addToSet(subKey(keys.sub), sessionId, ttlMs)
-      if (keys.providerSid) await deps.store.addToSet(sidKey(keys.providerSid), sessionId, ttlMs)
+      for (const key of keysOf(keys)) await deps.store.addToSet(key, sessionId, ttlMs)
     },
     async remove(sessionId, keys) {
-      await deps.store.removeFromSet(subKey(keys.sub), sessionId)
-      if (keys.providerSid) await deps.store.removeFromSet(sidKey(keys.providerSid), sessionId)
+      for (const key of keysOf(keys)) await deps.store.removeFromSet(key, sessionId)
     },
     async find(keys) {
+      const lookups: string[] = []
+      if (keys.providerSid) lookups.push(sidKey(keys.providerSid))
+      // sessions written before providerSub existed sit under the broker's subject only (which was the ID
+      // token's sub whenever subjectClaim was `sub`): looked up there too, and told apart by their record
+      if (keys.providerSub) lookups.push(providerSubKey(keys.providerSub), subKey(keys.providerSub))
+      if (keys.sub) lookups.push(subKey(keys.sub))
       const found = new Set<string>()
-      if (keys.providerSid) for (const id of await deps.store.setMembers(sidKey(keys.providerSid))) found.add(id)
-      if (keys.sub) for (const id of await deps.store.setMembers(subKey(keys.sub))) found.add(id)
+      for (const key of new Set(lookups)) for (const id of await deps.store.setMembers(key)) found.add(id)
       return [...found]
     },
   }

@@ -8,6 +8,11 @@ export interface BrokerSession {
   logoutSid: string
   /** the provider's `sid` claim, for back-channel logout */
   providerSid?: string
+  /**
+   * the ID token's own `sub`, which a back-channel logout token names (OIDC Back-Channel Logout 1.0 §2.4); it
+   * differs from `sub` when provider.subjectClaim picks another field. Absent without an ID token.
+   */
+  providerSub?: string
   /** epoch ms */
   createdAt: number
   /** 'mobile' for a session held through a handle (mobile.apps[]); absent for a browser (cookie) session */

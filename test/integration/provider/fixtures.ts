@@ -19,6 +19,7 @@ export function providerConfig(overrides: Partial<ProviderConfig>): ProviderConf
     logoutIdTokenHint: true,
     pkce: true,
     timeoutMs: 5000,
+    idTokenIssuedWithinSeconds: 300,
     ...overrides,
   }
 }

@@ -33,13 +33,20 @@ beforeAll(async () => {
 afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())))
 
 // the claims given replace the valid defaults (iss, aud, events)
-const mint = (claims: JWTPayload, signWith = key) =>
+const mint = (claims: JWTPayload, signWith = key, header: { typ?: string } = { typ: 'logout+jwt' }) =>
   new SignJWT({ iss: issuer, aud: 'bff', events: event, ...claims })
-    .setProtectedHeader({ alg: 'RS256', kid: 'k1', typ: 'logout+jwt' })
+    .setProtectedHeader({ alg: 'RS256', kid: 'k1', ...header })
     .setIssuedAt()
     .setExpirationTime('2m')
     .setJti(crypto.randomUUID())
     .sign(signWith)
+// a token without one of the claims jose's helpers always set
+const mintWithout = (claim: 'exp' | 'jti') => {
+  const now = Math.floor(Date.now() / 1000)
+  const claims: JWTPayload = { iss: issuer, aud: 'bff', events: event, sid: 's', iat: now, exp: now + 120, jti: crypto.randomUUID() }
+  delete claims[claim]
+  return new SignJWT(claims).setProtectedHeader({ alg: 'RS256', kid: 'k1', typ: 'logout+jwt' }).sign(key)
+}
 
 const provider = (fetchHook?: typeof fetch) =>
   makeProvider(providerConfig({ issuer: new URL(issuer), clientId: 'bff', clientSecret: 's' }), fetchHook ? { fetch: fetchHook } : {}).provider
@@ -52,7 +59,7 @@ describe('verifyLogoutToken (OIDC Back-Channel Logout 1.0 §2.6)', () => {
       return fetch(input, init)
     }
     const claims = await provider(hook).verifyLogoutToken(await mint({ sub: 'alice', sid: 'sid-1' }))
-    expect(claims).toEqual({ sub: 'alice', sid: 'sid-1' })
+    expect(claims).toEqual({ sub: 'alice', sid: 'sid-1', jti: expect.any(String), exp: expect.any(Number) })
     expect(seen).toContain(`${issuer}/jwks`)
   })
 
@@ -65,7 +72,20 @@ describe('verifyLogoutToken (OIDC Back-Channel Logout 1.0 §2.6)', () => {
     ['the issuer differs', () => mint({ sid: 's', iss: 'https://evil.example' })],
     ['it has no iat', () => new SignJWT({ sid: 's', events: event }).setProtectedHeader({ alg: 'RS256', kid: 'k1' }).setIssuer(issuer).setAudience('bff').sign(key)],
     ['it is not a JWT', async () => 'not-a-jwt'],
+    ['its typ header names another type (an ID token)', () => mint({ sid: 's' }, key, { typ: 'JWT' })],
+    ['it has no exp (§2.4, REQUIRED since 1.0 final)', () => mintWithout('exp')],
+    ['it has no jti (§2.4, REQUIRED)', () => mintWithout('jti')],
   ])('when %s, then it is refused with invalid_request', async (_, token) => {
     await expect(provider().verifyLogoutToken(await token())).rejects.toMatchObject({ status: 400, code: 'invalid_request' })
+  })
+})
+
+describe('logout token typing (§2.4: explicit typing RECOMMENDED, not required)', () => {
+  it.each([
+    ['no typ header', {}],
+    ['typ logout+jwt', { typ: 'logout+jwt' }],
+    ['typ application/logout+jwt (RFC 7515 §4.1.9)', { typ: 'application/logout+jwt' }],
+  ])('when the token has %s, then it is accepted', async (_, header) => {
+    await expect(provider().verifyLogoutToken(await mint({ sid: 's' }, key, header))).resolves.toMatchObject({ sid: 's' })
   })
 })

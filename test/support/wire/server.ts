@@ -52,6 +52,8 @@ export interface CodeData {
   redirectUri: string
   challenge?: string
   scope?: string
+  /** OIDC Core §3.1.2.1, echoed in the ID token */
+  nonce?: string
 }
 
 export type WireHandler = (req: RecordedRequest, ctx: WireContext) => WireAnswer | undefined
@@ -184,6 +186,8 @@ export function authorizeAnswer(q: URLSearchParams, ctx: WireContext, responseTy
   if (challenge) data.challenge = challenge
   const scope = q.get('scope')
   if (scope !== null) data.scope = scope
+  const nonce = q.get('nonce')
+  if (nonce !== null) data.nonce = nonce
   const target = new URL(redirectUri as string)
   target.searchParams.set('code', ctx.issueCode(data))
   const state = q.get('state')
