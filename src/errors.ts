@@ -37,11 +37,13 @@ export class BffError extends Error {
   readonly expose: boolean
   /** server-only detail for the logs; never sent */
   readonly detail: string | undefined
+  /** seconds until a retry may succeed, sent as Retry-After (RFC 9110 §10.2.3) */
+  readonly retryAfterSeconds: number | undefined
 
   constructor(
     status: number,
     code: BffErrorCode,
-    opts: { message?: string; detail?: string; cause?: unknown; expose?: boolean } = {},
+    opts: { message?: string; detail?: string; cause?: unknown; expose?: boolean; retryAfterSeconds?: number } = {},
   ) {
     super(opts.message ?? defaultMessages[code], { cause: opts.cause })
     this.name = 'BffError'
@@ -49,10 +51,11 @@ export class BffError extends Error {
     this.code = code
     this.expose = opts.expose ?? status < 500
     this.detail = opts.detail
+    this.retryAfterSeconds = opts.retryAfterSeconds
   }
 }
 
-type Opts = { message?: string; detail?: string; cause?: unknown }
+type Opts = { message?: string; detail?: string; cause?: unknown; retryAfterSeconds?: number }
 export const unauthorized = (o?: Opts) => new BffError(401, 'unauthorized', o)
 export const csrfFailed = (o?: Opts) => new BffError(403, 'csrf_failed', o)
 export const sessionExpired = (o?: Opts) => new BffError(401, 'session_expired', o)
