@@ -58,10 +58,13 @@ const DEL_IF_EQUALS = `if redis.call('get', KEYS[1]) == ARGV[1] then return redi
 const EXPIRE_IF_EQUALS = `if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('pexpire', KEYS[1], ARGV[2]) else return 0 end`
 const INCR_WITH_TTL = `local n = redis.call('incr', KEYS[1]) if n == 1 then redis.call('pexpire', KEYS[1], ARGV[1]) end return n`
 
-// Redis's own "not now" replies (the error prefix of a ReplyError, https://redis.io/docs/latest/develop/reference/protocol-spec/#simple-errors):
-// a replica after a demotion, memory full under noeviction, a dataset still loading, a primary or cluster down,
-// a multi-key operation during a resharding, a busy script, too few replicas. ioredis follows MOVED/ASK itself.
-const unavailableReplies = ['READONLY', 'OOM', 'LOADING', 'MASTERDOWN', 'CLUSTERDOWN', 'TRYAGAIN', 'BUSY', 'NOREPLICAS']
+// Redis's own "not now" replies, by the error prefix of a ReplyError (RESP simple errors,
+// https://redis.io/docs/latest/develop/reference/protocol-spec/#simple-errors): a replica after a demotion, memory
+// full under noeviction, a dataset still loading, a primary or cluster down, a multi-key operation during a
+// resharding, a busy script, too few replicas. ioredis follows MOVED/ASK itself.
+const unavailableReplies = [
+  'READONLY', 'OOM', 'LOADING', 'MASTERDOWN', 'CLUSTERDOWN', 'TRYAGAIN', 'BUSY', 'NOREPLICAS',
+]
 // ioredis raises these as plain Errors, so their fixed text is their only kind (compared whole, never searched)
 const ioredisUnavailable = [
   'Connection is closed.',
@@ -76,7 +79,9 @@ const ioredisUnavailable = [
 ]
 const unavailableErrorNames = new Set(['MaxRetriesPerRequestError', 'AbortError', 'ClusterAllFailedError'])
 // socket failures under ioredis (node's system error codes)
-const unavailableSocketCodes = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTCONN', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN'])
+const unavailableSocketCodes = new Set([
+  'ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTCONN', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN',
+])
 
 const replyPrefix = (err: Error): string => err.message.split(' ', 1)[0] ?? ''
 

@@ -88,8 +88,8 @@ export function createGrantRefresher(deps: GrantRefresherDeps): GrantRefresher {
       if (!grant) throw sessionExpired({ detail: 'grant not found' })
       const current = tokenFor(grant, audience)
       const now = clock.now()
-      // another request or instance refreshed while this one waited for the lock
       const jitter = refreshJitter(grantId)
+      // another request or instance refreshed while this one waited for the lock
       if (current && !needsRefresh(current.expiresAt, now, deps.refreshSkewSeconds, current.expiresIn, jitter)) {
         return current.accessToken
       }
@@ -104,8 +104,9 @@ export function createGrantRefresher(deps: GrantRefresherDeps): GrantRefresher {
       const backoff = await deps.backoff.read(grantId)
       if (backoff && backoff.untilMs > now) throw backingOff(backoff, now)
       const answer = await callProvider(grant, refreshToken, audience, backoff)
-      if (backoff) await deps.backoff.clear(grantId)
+      // the rotated refresh token is saved first: a failed clear only leaves a lapsed backoff behind
       await save(nextGrant(grant, answer, audience), grant, refreshToken)
+      if (backoff) await deps.backoff.clear(grantId).catch(() => undefined)
       return answer.accessToken
     },
   }

@@ -54,7 +54,8 @@ export function createTokenManager(deps: TokenManagerDeps): TokenManager {
       const audience = audienceOf(route)
       const current = tokenFor(grant, audience)
       const jitter = refreshJitter(grant.id)
-      if (current && !needsRefresh(current.expiresAt, deps.clock.now(), deps.refreshSkewSeconds, current.expiresIn, jitter)) {
+      const now = deps.clock.now()
+      if (current && !needsRefresh(current.expiresAt, now, deps.refreshSkewSeconds, current.expiresIn, jitter)) {
         return current.accessToken
       }
       const flightKey = audience ? `${grant.id}\n${audience.path}` : grant.id
