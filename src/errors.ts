@@ -53,11 +53,15 @@ export class BffError extends Error {
   readonly detail: string | undefined
   /** the WWW-Authenticate challenge of a 401 (RFC 9110 §11.6.1); the cookie realm when absent */
   readonly wwwAuthenticate: string | undefined
+  /** seconds until a retry may succeed, sent as Retry-After (RFC 9110 §10.2.3) */
+  readonly retryAfterSeconds: number | undefined
 
   constructor(
     status: number,
     code: BffErrorCode,
-    opts: { message?: string; detail?: string; cause?: unknown; expose?: boolean; wwwAuthenticate?: string } = {},
+    opts: {
+      message?: string; detail?: string; cause?: unknown; expose?: boolean; wwwAuthenticate?: string; retryAfterSeconds?: number
+    } = {},
   ) {
     super(opts.message ?? defaultMessages[code], { cause: opts.cause })
     this.name = 'BffError'
@@ -66,10 +70,11 @@ export class BffError extends Error {
     this.expose = opts.expose ?? status < 500
     this.detail = opts.detail
     this.wwwAuthenticate = opts.wwwAuthenticate
+    this.retryAfterSeconds = opts.retryAfterSeconds
   }
 }
 
-type Opts = { message?: string; detail?: string; cause?: unknown; wwwAuthenticate?: string }
+type Opts = { message?: string; detail?: string; cause?: unknown; wwwAuthenticate?: string; retryAfterSeconds?: number }
 export const unauthorized = (o?: Opts) => new BffError(401, 'unauthorized', o)
 export const csrfFailed = (o?: Opts) => new BffError(403, 'csrf_failed', o)
 export const sessionExpired = (o?: Opts) => new BffError(401, 'session_expired', o)

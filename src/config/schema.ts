@@ -80,7 +80,7 @@ const tokensSchema = z.strictObject({
     .min(1, 'needs at least one key')
     .describe('key ring for grants at rest: the first encrypts, all decrypt; each at least 32 characters'),
   refreshSkewSeconds: z.number().int().min(0).default(60)
-    .describe("refresh when less lifetime than this remains (capped at half the token's lifetime)"),
+    .describe("refresh when less lifetime than this remains, shortened per grant by up to half to spread refreshes (capped at half the token's lifetime)"),
 })
 
 const providerSchema = z.strictObject({

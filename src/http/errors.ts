@@ -47,6 +47,7 @@ export function writeError(req: IncomingMessage, res: ServerResponse, err: unkno
   res.statusCode = error.status
   res.setHeader('Cache-Control', 'no-store')
   if (error.status === 401) res.setHeader('WWW-Authenticate', error.wwwAuthenticate ?? 'Cookie realm="bff"')
+  if (error.retryAfterSeconds !== undefined) res.setHeader('Retry-After', String(error.retryAfterSeconds))
   if (error.code === 'session_expired') {
     const secure = opts.cookieSecure ? '; Secure' : ''
     res.appendHeader('Set-Cookie', `${opts.sessionCookieName}=; Path=/; Expires=Thu, 01 Jan 1970 00:00:00 GMT; HttpOnly${secure}`)

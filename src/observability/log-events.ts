@@ -26,6 +26,7 @@ export const LogEvents = {
   sessionExpired: 'session.expired',
   tokenRefreshed: 'token.refreshed',
   tokenRefreshFailed: 'token.refresh_failed',
+  tokenRefreshBackoff: 'token.refresh_backoff',
   tokenWriteSkipped: 'token.stale_write_skipped',
   clientCredentialsFetched: 'token.client_credentials_fetched',
   proxyUpstreamError: 'proxy.upstream_error',

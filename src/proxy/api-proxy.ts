@@ -14,6 +14,8 @@ import {
   type TrustProxy,
 } from './headers.js'
 import type { RouteMatch } from './upstreams.js'
+import { answerPolicyFor, applyAnswerHeaders, type AnswerPolicy } from './answer-headers.js'
+import type { ApiRoute } from '../config/types.js'
 import { createWebSocketTunnel } from './websocket-tunnel.js'
 import { watchUpload } from './upload-watch.js'
 
@@ -50,6 +52,16 @@ export interface ApiProxy {
 export function createApiProxy(opts: ApiProxyOptions): ApiProxy {
   const pools = new Map<string, Pool>()
   const cookiePolicy = { reserved: [opts.sessionCookieName, ...(opts.reservedCookieNames ?? [])] }
+  // one answer policy per route, built on its first answer (routes are config: a fixed, small set)
+  const answerPolicies = new Map<ApiRoute, AnswerPolicy>()
+  const answerPolicy = (route: ApiRoute) => {
+    let policy = answerPolicies.get(route)
+    if (!policy) {
+      policy = answerPolicyFor(route, opts.publicUrl)
+      answerPolicies.set(route, policy)
+    }
+    return policy
+  }
 
   const poolFor = (target: URL) => {
     let pool = pools.get(target.origin)
@@ -106,6 +118,7 @@ export function createApiProxy(opts: ApiProxyOptions): ApiProxy {
           for (const [name, value] of filterResponseHeaders(headers, route.passSetCookie, cookiePolicy)) {
             setResponseHeader(res, name, value)
           }
+          applyAnswerHeaders(res, headers, answerPolicy(route))
           // a stream of unknown length (server-sent events): send the head now, the client should not wait for the
           // first event to see it; with a known length, head and body go out in one write
           if (headers['content-length'] === undefined) res.flushHeaders()

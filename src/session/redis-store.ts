@@ -1,4 +1,4 @@
-import { Redis, Cluster, type RedisOptions } from 'ioredis'
+import { Redis, Cluster, ReplyError, type RedisOptions } from 'ioredis'
 import type { RedisConfig } from '../config/types.js'
 import type { KeyValueStore } from './store.js'
 
@@ -17,6 +17,9 @@ const requestPathOptions: RedisOptions = {
   // commands issued in the same tick (the session and grant reads of one request, and those of concurrent
   // requests) share one socket write
   enableAutoPipelining: true,
+  // after a demotion the old primary answers READONLY: reconnect (Sentinel then resolves the new primary); 1 = do not
+  // resend the command, which fails with a 503 rather than waiting out the switch
+  reconnectOnError: (err) => err.message.split(' ', 1)[0] === 'READONLY',
   retryStrategy: (times) => Math.min(100 * 2 ** Math.min(times, 5), 2000),
 }
 
@@ -57,15 +60,52 @@ const EXPIRE_IF_EQUALS = `if redis.call('get', KEYS[1]) == ARGV[1] then return r
 const ADD_EXTENDING_TTL = `redis.call('sadd', KEYS[1], ARGV[1]) if redis.call('pttl', KEYS[1]) < tonumber(ARGV[2]) then redis.call('pexpire', KEYS[1], ARGV[2]) end return 1`
 const INCR_WITH_TTL = `local n = redis.call('incr', KEYS[1]) if n == 1 then redis.call('pexpire', KEYS[1], ARGV[1]) end return n`
 
-/** A connection or timeout failure of the store (as opposed to a bug): the request answers 503. */
+// Redis's own "not now" replies, by the error prefix of a ReplyError (RESP simple errors,
+// https://redis.io/docs/latest/develop/reference/protocol-spec/#simple-errors): a replica after a demotion, memory
+// full under noeviction, a dataset still loading, a primary or cluster down, a multi-key operation during a
+// resharding, a busy script, too few replicas. ioredis follows MOVED/ASK itself.
+const unavailableReplies = [
+  'READONLY', 'OOM', 'LOADING', 'MASTERDOWN', 'CLUSTERDOWN', 'TRYAGAIN', 'BUSY', 'NOREPLICAS',
+]
+// ioredis raises these as plain Errors, so their fixed text is their only kind (compared whole, never searched)
+const ioredisUnavailable = [
+  'Connection is closed.',
+  'Command timed out',
+  "Stream isn't writeable and enableOfflineQueue options is false",
+  "Cluster isn't ready and enableOfflineQueue options is false",
+  'Cluster is disconnected.',
+  'Cluster is disconnecting.',
+  'None of startup nodes is available',
+  'Node is disconnected',
+  'connect ETIMEDOUT',
+]
+const unavailableErrorNames = new Set(['MaxRetriesPerRequestError', 'AbortError', 'ClusterAllFailedError'])
+// socket failures under ioredis (node's system error codes)
+const unavailableSocketCodes = new Set([
+  'ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTCONN', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN',
+])
+
+const replyPrefix = (err: Error): string => err.message.split(' ', 1)[0] ?? ''
+
+/**
+ * A store that cannot answer now (as opposed to a bug): the request answers 503 session_store_unavailable
+ * (invariants 8 and 20). Decided by the error's kind: ioredis's error classes, the reply-error prefix of a
+ * ReplyError, a socket error code, and the fixed messages ioredis gives its plain Errors.
+ */
 export function isStoreUnavailableError(err: unknown): boolean {
   if (!(err instanceof Error)) return false
-  return (
-    err.name === 'MaxRetriesPerRequestError' ||
-    /Connection is closed|Command timed out|enableOfflineQueue|ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE|Redis is not available/i.test(
-      err.message,
-    )
-  )
+  if (err instanceof ReplyError) {
+    // EXECABORT: a MULTI whose queued commands were refused (OOM, READONLY …): judged by those refusals
+    const previous = (err as { previousErrors?: unknown }).previousErrors
+    if (replyPrefix(err) === 'EXECABORT' && Array.isArray(previous)) return previous.some(isStoreUnavailableError)
+    return unavailableReplies.includes(replyPrefix(err))
+  }
+  if (unavailableErrorNames.has(err.name)) return true
+  const code = (err as { code?: unknown }).code
+  if (typeof code === 'string' && unavailableSocketCodes.has(code)) return true
+  // a cluster that ran out of MOVED/ASK redirections during a failover or resharding
+  if (err.message.startsWith('Too many Cluster redirections.')) return true
+  return ioredisUnavailable.includes(err.message)
 }
 
 export function createRedisStore(client: RedisClient): KeyValueStore {

@@ -7,7 +7,8 @@ import type { Grant, GrantStore } from '../session/grant-store.js'
 import type { KeyValueStore } from '../session/store.js'
 import { tokenFor, type Audience, type CachedApiToken } from './audience.js'
 import type { Clock } from './clock.js'
-import { isExpired, needsRefresh } from './expiry.js'
+import { isExpired, needsRefresh, refreshJitter } from './expiry.js'
+import { backingOff, type BackoffState, type RefreshBackoff } from './refresh-backoff.js'
 import { createRotationGrace } from './rotation-grace.js'
 
 export interface GrantRefresherDeps {
@@ -21,6 +22,8 @@ export interface GrantRefresherDeps {
   grantTtlMs: number
   logger: Logger
   metrics: Metrics
+  /** the per-grant pause after a transient failure, shared by every instance */
+  backoff: RefreshBackoff
 }
 
 /** The work done while holding a grant's lock: re-read, refresh when still stale, write back. */
@@ -32,7 +35,12 @@ export function createGrantRefresher(deps: GrantRefresherDeps): GrantRefresher {
   const { grants, clock, logger, metrics } = deps
   const grace = createRotationGrace({ store: deps.store, grants, prefix: deps.prefix })
 
-  async function callProvider(grant: Grant, refreshToken: string, audience?: Audience): Promise<TokenSet> {
+  async function callProvider(
+    grant: Grant,
+    refreshToken: string,
+    audience: Audience | undefined,
+    backoff: BackoffState | undefined,
+  ): Promise<TokenSet> {
     const fields = { grantVersion: grant.version, route: audience?.path }
     const options = audience ? { scope: audience.scope, resource: audience.resource } : undefined
     try {
@@ -48,6 +56,12 @@ export function createGrantRefresher(deps: GrantRefresherDeps): GrantRefresher {
       logger.warn({ event: LogEvents.tokenRefreshFailed, ...fields, code, detail }, 'token refresh failed')
       // RFC 6749 §5.2 invalid_grant: the refresh token is dead for good, and the grant goes with it (invariant 9)
       if (code === 'session_expired') await grants.delete(grant.id)
+      if (code === 'idp_unavailable') {
+        const next = await deps.backoff.failed(grant.id, backoff)
+        const backoffFields = { event: LogEvents.tokenRefreshBackoff, failures: next.failures, untilMs: next.untilMs }
+        logger.warn(backoffFields, 'token refresh backing off')
+        throw backingOff(next, clock.now(), err)
+      }
       throw err
     }
   }
@@ -74,8 +88,9 @@ export function createGrantRefresher(deps: GrantRefresherDeps): GrantRefresher {
       if (!grant) throw sessionExpired({ detail: 'grant not found' })
       const current = tokenFor(grant, audience)
       const now = clock.now()
+      const jitter = refreshJitter(grantId)
       // another request or instance refreshed while this one waited for the lock
-      if (current && !needsRefresh(current.expiresAt, now, deps.refreshSkewSeconds, current.expiresIn)) {
+      if (current && !needsRefresh(current.expiresAt, now, deps.refreshSkewSeconds, current.expiresIn, jitter)) {
         return current.accessToken
       }
       const refreshToken = grant.tokens.refreshToken
@@ -85,8 +100,13 @@ export function createGrantRefresher(deps: GrantRefresherDeps): GrantRefresher {
         const detail = audience ? 'no refresh token for a per-API token' : 'access token expired, no refresh token'
         throw sessionExpired({ detail })
       }
-      const answer = await callProvider(grant, refreshToken, audience)
+      // the refresh of another instance failed while this one waited for the lock: hold back as well
+      const backoff = await deps.backoff.read(grantId)
+      if (backoff && backoff.untilMs > now) throw backingOff(backoff, now)
+      const answer = await callProvider(grant, refreshToken, audience, backoff)
+      // the rotated refresh token is saved first: a failed clear only leaves a lapsed backoff behind
       await save(nextGrant(grant, answer, audience), grant, refreshToken)
+      if (backoff) await deps.backoff.clear(grantId).catch(() => undefined)
       return answer.accessToken
     },
   }

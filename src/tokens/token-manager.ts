@@ -2,10 +2,11 @@ import type { ApiRoute } from '../config/types.js'
 import { BffError, sessionExpired } from '../errors.js'
 import type { BrokerSession } from '../session/session.js'
 import type { Grant } from '../session/grant-store.js'
-import { audienceOf, tokenFor } from './audience.js'
-import { isExpired, needsRefresh } from './expiry.js'
+import { audienceOf, tokenFor, type Audience } from './audience.js'
+import { isExpired, needsRefresh, refreshJitter } from './expiry.js'
 import { createGrantRefresher, type GrantRefresherDeps } from './grant-refresher.js'
 import { lockOptionsFor, withLock, type LockOptions } from './lock.js'
+import { backingOff, createRefreshBackoff, type RefreshBackoffOptions } from './refresh-backoff.js'
 import { createSingleFlight } from './single-flight.js'
 
 /**
@@ -17,7 +18,9 @@ export interface TokenManager {
   accessTokenFor(session: BrokerSession, route?: ApiRoute, prefetched?: Promise<Grant | undefined>): Promise<string>
 }
 
-export interface TokenManagerDeps extends GrantRefresherDeps {
+export interface TokenManagerDeps extends Omit<GrantRefresherDeps, 'backoff'> {
+  /** bounds of the per-grant pause after a transient refresh failure (default 1 s doubling up to 60 s, jittered) */
+  backoff?: Pick<RefreshBackoffOptions, 'baseMs' | 'maxMs' | 'random'>
   /** the provider's token endpoint timeout; the refresh lock's lease and wait are derived from it (default 10 s) */
   providerTimeoutMs?: number
   /** explicit lock bounds, overriding the derived ones */
@@ -31,8 +34,18 @@ export interface TokenManagerDeps extends GrantRefresherDeps {
  */
 export function createTokenManager(deps: TokenManagerDeps): TokenManager {
   const flights = createSingleFlight()
-  const refresher = createGrantRefresher(deps)
+  const backoff = createRefreshBackoff({ ...deps.backoff, store: deps.store, clock: deps.clock, prefix: deps.prefix })
+  const refresher = createGrantRefresher({ ...deps, backoff })
   const lockOptions: LockOptions = { ...lockOptionsFor(deps.providerTimeoutMs ?? 10_000), ...deps.lock }
+
+  /** While the grant is in backoff the provider is not asked and the lock not taken (checked again under it). */
+  async function refresh(grantId: string, audience: Audience | undefined): Promise<string> {
+    const state = await backoff.read(grantId)
+    const now = deps.clock.now()
+    if (state && state.untilMs > now) throw backingOff(state, now)
+    const lockKey = `${deps.prefix}lock:grant:${grantId}`
+    return withLock(deps.store, lockKey, () => refresher.refresh(grantId, audience), lockOptions)
+  }
 
   return {
     async accessTokenFor(session, route, prefetched) {
@@ -40,17 +53,17 @@ export function createTokenManager(deps: TokenManagerDeps): TokenManager {
       if (!grant) throw sessionExpired({ detail: 'grant not found' })
       const audience = audienceOf(route)
       const current = tokenFor(grant, audience)
-      if (current && !needsRefresh(current.expiresAt, deps.clock.now(), deps.refreshSkewSeconds, current.expiresIn)) {
+      const jitter = refreshJitter(grant.id)
+      const now = deps.clock.now()
+      if (current && !needsRefresh(current.expiresAt, now, deps.refreshSkewSeconds, current.expiresIn, jitter)) {
         return current.accessToken
       }
       const flightKey = audience ? `${grant.id}\n${audience.path}` : grant.id
-      const lockKey = `${deps.prefix}lock:grant:${grant.id}`
       try {
-        return await flights.run(flightKey, () =>
-          withLock(deps.store, lockKey, () => refresher.refresh(grant.id, audience), lockOptions),
-        )
+        return await flights.run(flightKey, () => refresh(grant.id, audience))
       } catch (err) {
-        // invariant 9: the provider is out of reach, but the token is only inside the skew, not expired: serve it
+        // invariant 9: the provider is out of reach (or the grant in backoff), but the token is only inside the
+        // skew, not expired: serve it
         const transient = err instanceof BffError && err.code === 'idp_unavailable'
         if (transient && current && !isExpired(current.expiresAt, deps.clock.now())) return current.accessToken
         throw err

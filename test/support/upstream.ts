@@ -17,6 +17,7 @@ import { setTimeout as sleep } from 'node:timers/promises'
  *   /slow/:ms        JSON after ms milliseconds
  *   /status/:code    that status with a JSON body
  *   /set-cookie      a few cookies, including ones named like the broker's session cookie
+ *   /headers/:code   that status, with each query parameter as a response header (?location=/x&vary=Accept)
  *   upgrade          a WebSocket handshake (101) then every byte echoed back
  */
 
@@ -105,6 +106,9 @@ async function handle(req: IncomingMessage, res: ServerResponse) {
         'lang=en; Path=/',
       ])
       return json(res, 200, { ok: true })
+    case 'headers':
+      for (const name of new Set(url.searchParams.keys())) res.setHeader(name, url.searchParams.getAll(name))
+      return json(res, Number(arg) || 200, { ok: true })
     default:
       return json(res, 404, { error: 'not_found' })
   }

@@ -14,9 +14,21 @@ let idp: RunningOidcProvider
 let upstream: Upstream
 let stop: () => Promise<void>
 let idpDown = false
+let tokenEndpoint500 = false
+let tokenRequests = 0
 
-/** openid-client's customFetch hook: the fault-injection point for "provider unreachable" (STYLE.md §7). */
-const providerFetch: typeof fetch = (input, init) => (idpDown ? Promise.reject(new TypeError('fetch failed')) : fetch(input, init))
+const isTokenEndpoint = (input: Parameters<typeof fetch>[0]) =>
+  new URL(input instanceof Request ? input.url : String(input)).pathname.endsWith('/token')
+
+/** openid-client's customFetch hook: the fault-injection point for "provider unreachable" or failing. */
+const providerFetch: typeof fetch = (input, init) => {
+  if (idpDown) return Promise.reject(new TypeError('fetch failed'))
+  if (!isTokenEndpoint(input)) return fetch(input, init)
+  tokenRequests++
+  if (!tokenEndpoint500) return fetch(input, init)
+  const body = JSON.stringify({ error: 'server_error', error_description: 'test: the provider is failing' })
+  return Promise.resolve(new Response(body, { status: 500, headers: { 'content-type': 'application/json' } }))
+}
 
 beforeAll(async () => {
   ;({ broker, idp, upstream, stop } = await startBrokerWithUpstream((url) => ({
@@ -29,6 +41,7 @@ beforeAll(async () => {
 afterAll(() => stop())
 beforeEach(() => {
   idpDown = false
+  tokenEndpoint500 = false
 })
 
 const api = (b: Browser, origin = broker.origin) => b.get(`${origin}/api/orders/1`, { xhr: true, headers: { 'x-csrf': '1' } })
@@ -134,8 +147,42 @@ describe('refresh (invariants 9 and 10)', () => {
     expect(upstream.requests.length).toBe(calls)
     expect((await b.get(`${broker.origin}/bff/user`, { xhr: true, headers: { 'x-csrf': '1' } })).status).toBe(200)
     idpDown = false
+    // the grant backs off after the failure: the provider is asked again once Retry-After has passed
+    await sleep(Number(res.headers['retry-after']) * 1000)
     expect((await api(b)).status).toBe(200)
   })
+
+  it('when the token endpoint answers 500 and 10 callers keep calling for 2.5 s, then it gets a handful of requests, every caller a 503 with Retry-After, and after recovery one refresh succeeds', async () => {
+    const b = createBrowser()
+    await login(b, broker)
+    await sleep(ACCESS_TTL * 1000 + 300)
+    tokenEndpoint500 = true
+    const before = tokenRequests
+    const answers: Array<{ status: number; error: string; retryAfter: string | undefined }> = []
+    const deadline = Date.now() + 2500
+    await Promise.all(
+      Array.from({ length: 10 }, async () => {
+        while (Date.now() < deadline) {
+          const res = await api(b)
+          answers.push({ status: res.status, error: JSON.parse(res.body).error, retryAfter: res.headers['retry-after'] as string | undefined })
+          await sleep(50)
+        }
+      }),
+    )
+    // 0.5–1 s, then 1–2 s, then 2–4 s of backoff: at most 3 token requests in 2.5 s (without backoff: one per call)
+    expect(tokenRequests - before).toBeGreaterThanOrEqual(1)
+    expect(tokenRequests - before).toBeLessThanOrEqual(3)
+    expect(answers.length).toBeGreaterThan(50)
+    for (const a of answers) {
+      expect(a).toMatchObject({ status: 503, error: 'idp_unavailable' })
+      expect(Number(a.retryAfter)).toBeGreaterThanOrEqual(1)
+    }
+    tokenEndpoint500 = false
+    await sleep(Number(answers.at(-1)!.retryAfter) * 1000)
+    const recovered = tokenRequests
+    expect((await api(b)).status).toBe(200)
+    expect(tokenRequests - recovered).toBe(1)
+  }, 20_000)
 
   it('when the access token is only inside the skew and the refresh fails transiently, then the still-valid token is used', async () => {
     const b = createBrowser()

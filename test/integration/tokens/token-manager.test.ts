@@ -4,8 +4,9 @@ import { keysWithPrefix, redisUrl, uniquePrefix } from '../../support/redis.js'
 import { createTestClock, login, startInstance, countingStore, type Instance } from './support/instances.js'
 import { createTokenEndpoint, type TokenEndpointOptions } from './support/token-endpoint.js'
 
-// Tokens live 300 s and the skew is 60 s: at +241 s a token is stale but valid, at +301 s it has expired.
-const stale = 241_000
+// Tokens live 300 s and the skew is 60 s, shortened per grant by up to half (refresh jitter): at +271 s every token is
+// stale but valid, at +301 s it has expired.
+const stale = 271_000
 const expired = 301_000
 
 const open: Instance[] = []
@@ -67,7 +68,7 @@ describe('token manager: fresh or refresh', () => {
     const session = await login(grants, tokens, clock)
     clock.advance(239_000)
     expect(await manager.accessTokenFor(session)).toBe(tokens.accessToken)
-    clock.advance(2_000)
+    clock.advance(stale - 239_000)
     expect(await manager.accessTokenFor(session)).not.toBe(tokens.accessToken)
     expect(endpoint.refreshCalls).toBe(1)
   })
@@ -154,6 +155,8 @@ describe('token manager: failures (invariant 9)', () => {
       expect.objectContaining({ value: 1, labels: { outcome: 'idp_unavailable' } }),
     ])
     endpoint.failTransiently(false)
+    // the grant's backoff (at most 1 s after one failure) ends before the provider is asked again
+    clock.advance(1000)
     await expect(manager.accessTokenFor(session)).resolves.toMatch(/^at-/)
     expect(await grants.get(session.grantId)).toMatchObject({ version: 2 })
   })

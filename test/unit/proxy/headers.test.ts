@@ -8,6 +8,8 @@ import {
   forwardedInfo,
   isReservedCookie,
 } from '../../../src/proxy/headers.js'
+import { answerPolicyFor, applyAnswerHeaders, rewriteLocation, varyWithCookie } from '../../../src/proxy/answer-headers.js'
+import { apiRoute } from '../../support/api-route.js'
 
 const names = (flat: string[]) => flat.filter((_, i) => i % 2 === 0).map((n) => n.toLowerCase())
 const policy = { reserved: ['bff-session', 'bff-login'] }
@@ -140,5 +142,67 @@ describe('forwarding headers', () => {
       'x-forwarded-host', 'app.example.com',
       'forwarded', 'for=1.2.3.4, for=unknown, for="[::1]";proto=https;host="app.example.com"',
     ])
+  })
+})
+
+describe('proxied answer headers (Location, caching)', () => {
+  const route = apiRoute('/api/orders/', 'http://orders.internal:8080/v1/')
+  const policy = answerPolicyFor(route, new URL('https://app.example.com'))
+  const recorder = () => {
+    const set: Record<string, string> = {}
+    return { set, sink: { setHeader: (name: string, value: string) => (set[name] = value) } }
+  }
+
+  it('when a Location names the target origin under its path, then it becomes public URL + route prefix', () => {
+    expect(rewriteLocation('http://orders.internal:8080/v1/x', policy)).toBe('https://app.example.com/api/orders/x')
+    expect(rewriteLocation('HTTP://Orders.Internal:8080/v1', policy)).toBe('https://app.example.com/api/orders')
+    expect(rewriteLocation('//orders.internal:8080/v1/a?b=1#c', policy)).toBe('https://app.example.com/api/orders/a?b=1#c')
+    expect(rewriteLocation('/v1/42?page=2', policy)).toBe('/api/orders/42?page=2')
+  })
+
+  it('when a Location lies elsewhere (other origin or port, outside the target path, dot-segments out of it, relative), then it is unchanged', () => {
+    for (const location of [
+      'http://orders.internal:9090/v1/x', 'https://orders.internal:8080/v1/x', 'https://idp.example.com/v1/x',
+      'http://orders.internal:8080/v10/x', 'http://orders.internal:8080/v1/../admin', '/v2/x', 'x?y=1', '../up', '',
+    ]) {
+      expect(rewriteLocation(location, policy)).toBe(location)
+    }
+  })
+
+  it('when the target and the route are roots, then every Location on the target origin maps one to one', () => {
+    const root = answerPolicyFor(apiRoute('/', 'http://orders.internal:8080'), new URL('https://app.example.com'))
+    expect(rewriteLocation('http://orders.internal:8080/', root)).toBe('https://app.example.com/')
+    expect(rewriteLocation('/a/b', root)).toBe('/a/b')
+  })
+
+  it('when the broker has no public URL, then an absolute Location under the target becomes path-absolute', () => {
+    expect(rewriteLocation('http://orders.internal:8080/v1/x', answerPolicyFor(route, undefined))).toBe('/api/orders/x')
+  })
+
+  it('when Vary is absent, names other fields, already names Cookie or is *, then Cookie is added once', () => {
+    expect(varyWithCookie(undefined)).toBe('Cookie')
+    expect(varyWithCookie('Accept')).toBe('Accept, Cookie')
+    expect(varyWithCookie(['Accept', 'Origin'])).toBe('Accept, Origin, Cookie')
+    expect(varyWithCookie('accept, COOKIE')).toBe('accept, COOKIE')
+    expect(varyWithCookie('*')).toBe('*')
+  })
+
+  it('when a user route answers without Cache-Control, then private and Vary: Cookie are set; with one, only Vary', () => {
+    const a = recorder()
+    applyAnswerHeaders(a.sink, {}, policy)
+    expect(a.set).toEqual({ 'cache-control': 'private', vary: 'Cookie' })
+    const b = recorder()
+    applyAnswerHeaders(b.sink, { 'cache-control': 'public, max-age=60', vary: 'Accept' }, policy)
+    expect(b.set).toEqual({ vary: 'Accept, Cookie' })
+  })
+
+  it('when the route is anonymous with token none or client, then caching is left to the upstream; user-or-client is private', () => {
+    for (const token of ['none', 'client'] as const) {
+      const r = recorder()
+      applyAnswerHeaders(r.sink, {}, answerPolicyFor(apiRoute('/p', 'http://x', { anonymous: true, token }), undefined))
+      expect(r.set).toEqual({})
+    }
+    expect(answerPolicyFor(apiRoute('/p', 'http://x', { anonymous: true, token: 'user-or-client' }), undefined).private).toBe(true)
+    expect(answerPolicyFor(apiRoute('/p', 'http://x', { token: 'none' }), undefined).private).toBe(true)
   })
 })
