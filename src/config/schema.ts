@@ -69,6 +69,8 @@ const sessionSchema = z.strictObject({
     .positive()
     .default(86400)
     .describe('a session ends this long after login, used or not'),
+  loginRateLimitPerMinute: z.number().int().positive().default(300)
+    .describe('logins started (and callbacks) per client address and minute, IPv6 per /64; over it 429 with Retry-After'),
 })
 
 const tokensSchema = z.strictObject({

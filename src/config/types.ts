@@ -19,6 +19,7 @@ export interface SessionConfig {
   sameSite: 'strict' | 'lax'
   idleTimeoutSeconds: number
   absoluteTimeoutSeconds: number
+  loginRateLimitPerMinute: number
   /** derived: __Host-bff-session on https, bff-session on http */
   cookieName: string
   /** derived: __Host-bff-login on https, bff-login on http */

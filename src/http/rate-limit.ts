@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto'
+import { isIPv6 } from 'node:net'
 import type { KeyValueStore } from '../session/store.js'
 
 /** At most `limit` hits per `windowMs` for one key (a client IP, a username …). */
@@ -11,11 +12,30 @@ export interface WindowLimit {
 
 export type RateLimitVerdict =
   | { limited: false }
-  | { limited: true; name: string; retryAfterSeconds: number }
+  /** first: this hit is the first one over a limit in its window (log it once, not once per refused request) */
+  | { limited: true; name: string; retryAfterSeconds: number; first: boolean }
 
 export interface RateLimiter {
   /** counts one hit for each (limit, key) pair; limited when any count is over its limit */
   hit(hits: ReadonlyArray<{ limit: WindowLimit; key: string }>): Promise<RateLimitVerdict>
+}
+
+/**
+ * The address a per-client limit counts: an IPv6 client controls at least a /64 (RFC 6177, RFC 7721 §4), so it
+ * counts as one; an IPv4-mapped address counts as the IPv4 address.
+ */
+export function addressKey(ip: string | undefined): string {
+  if (!ip) return 'unknown'
+  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(ip)
+  if (mapped?.[1]) return mapped[1]
+  if (!isIPv6(ip)) return ip
+  const [head = '', tail] = ip.toLowerCase().split('%')[0]!.split('::')
+  const groups = (part: string | undefined) => (part ? part.split(':') : [])
+  // an embedded IPv4 tail (`64:ff9b::192.0.2.1`) stands for two groups
+  const width = (part: string[]) => part.reduce((n, g) => n + (g.includes('.') ? 2 : 1), 0)
+  const zeros = tail === undefined ? [] : Array<string>(8 - width(groups(head)) - width(groups(tail))).fill('0')
+  const full = [...groups(head), ...zeros, ...groups(tail)]
+  return `${full.slice(0, 4).map((g) => g.replace(/^0+(?=.)/, '')).join(':')}::/64`
 }
 
 /** The counted value as it appears in store keys and logs: a username is personal data, so only its hash. */
@@ -40,7 +60,7 @@ export function createRateLimiter(deps: { store: KeyValueStore; prefix: string; 
           const endsAt = (window + 1) * limit.windowMs
           const storeKey = `${deps.prefix}rl:${limit.name}:${window}:${hashKey(key)}`
           const count = await deps.store.increment(storeKey, endsAt - now + clockSlackMs)
-          return { limit, endsAt, over: count > limit.limit }
+          return { limit, endsAt, over: count > limit.limit, first: count === limit.limit + 1 }
         }),
       )
       const over = counted.filter((c) => c.over)
@@ -50,6 +70,7 @@ export function createRateLimiter(deps: { store: KeyValueStore; prefix: string; 
         limited: true,
         name: over.map((c) => c.limit.name).join('+'),
         retryAfterSeconds: Math.max(1, Math.ceil((last.endsAt - now) / 1000)),
+        first: over.some((c) => c.first),
       }
     },
   }

@@ -27,6 +27,7 @@ export const LogEvents = {
   clientCredentialsFetched: 'token.client_credentials_fetched',
   proxyUpstreamError: 'proxy.upstream_error',
   passwordLoginRateLimited: 'login.password_rate_limited',
+  loginRateLimited: 'login.rate_limited',
 } as const
 
 export type LogEvent = (typeof LogEvents)[keyof typeof LogEvents]

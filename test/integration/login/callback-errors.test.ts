@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createBrowser, login, startBrokerWithProvider, type TestBroker } from '../../support/start-app.js'
 import { completeProviderLogin, type Browser } from '../../support/browser.js'
+import { loginCookieName } from '../../../src/http/login-cookies.js'
 
 let broker: TestBroker
 let stop: () => Promise<void>
@@ -44,14 +45,18 @@ describe('bad input at the callback: a 4xx and no session left behind', () => {
     await expectLoginFailed(b, cb)
   })
 
-  it('when a used state is replayed, then login_failed and the first session is unaffected', async () => {
+  it('when a used state is replayed, even with a copy of its login cookie, then login_failed and the first session is unaffected', async () => {
     const b = createBrowser()
     const cb = await pendingCallback(b)
+    const name = loginCookieName('bff-login', cb.searchParams.get('state')!)
+    const copy = b.cookie(broker.origin, name)!
     expect((await b.get(cb, { site: 'cross-site' })).status).toBe(302)
+    // the callback consumed the login: its cookie is gone from the browser
+    expect(b.cookie(broker.origin, name)).toBeUndefined()
     const fresh = createBrowser()
-    // same browser binding cookie, replayed URL
-    fresh.setCookie(broker.origin, `bff-login=${b.cookie(broker.origin, 'bff-login')}; Path=/`)
-    await expectLoginFailed(fresh, cb)
+    fresh.setCookie(broker.origin, `${name}=${copy}; Path=/`)
+    const res = await expectLoginFailed(fresh, cb)
+    expect(res.body).toContain('already used')
     expect((await user(b)).status).toBe(200)
   })
 

@@ -7,7 +7,11 @@ let broker: TestBroker
 let idp: RunningOidcProvider
 let stop: () => Promise<void>
 beforeAll(async () => {
-  ;({ broker, idp, stop } = await startBrokerWithProvider({ name: 'open-redirect' }))
+  ;({ broker, idp, stop } = await startBrokerWithProvider({
+    name: 'open-redirect',
+    // about a thousand logins from one address within a minute: this file is not about the rate limit
+    config: { session: { loginRateLimitPerMinute: 100_000 } },
+  }))
 })
 afterAll(() => stop())
 
