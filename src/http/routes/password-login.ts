@@ -5,7 +5,7 @@ import type { Logger } from '../../observability/logger.js'
 import type { Metrics } from '../../observability/metrics.js'
 import { LogEvents } from '../../observability/log-events.js'
 import type { SessionLifecycle } from '../session-lifecycle.js'
-import { createRateLimiter, hashKey, type WindowLimit } from '../rate-limit.js'
+import { addressKey, createRateLimiter, hashKey, type WindowLimit } from '../rate-limit.js'
 import { BffError, invalidRequest, toBffError, tooManyRequests } from '../../errors.js'
 import { createSessionInfoRoute } from './session-info.js'
 
@@ -49,7 +49,7 @@ export function createPasswordLoginRoute(deps: PasswordLoginRouteDeps): RequestH
 
   return async (req, res, next) => {
     const { username, password } = readCredentials(req.body)
-    const ip = req.ip ?? 'unknown'
+    const ip = addressKey(req.ip)
     const verdict = await limiter.hit([
       { limit: passwordLoginLimits.ip, key: ip },
       // one counter for "Alice@x" and "alice@x ": most providers match usernames that way
