@@ -40,7 +40,8 @@ export function createCallbackRoute(deps: CallbackRouteDeps): RequestHandler {
       const error = toBffError(err)
       deps.metrics.loginOutcomes.inc({ outcome: error.code })
       deps.logger.warn({ event: LogEvents.loginFailed, error: error.code, detail: error.detail }, 'login failed')
-      throw error
+      // rethrown as it came: the shared error path tells a store failure (503) from a bug (500)
+      throw err
     }
   }
 }
