@@ -1,6 +1,6 @@
 import type { Request, RequestHandler, Response } from 'express'
 import type { OAuthProvider, TokenSet } from '../../oauth/provider.js'
-import type { LoginTransactions } from '../../session/login-transactions.js'
+import type { LoginTransaction, LoginTransactions } from '../../session/login-transactions.js'
 import type { Logger } from '../../observability/logger.js'
 import type { Metrics } from '../../observability/metrics.js'
 import { LogEvents } from '../../observability/log-events.js'
@@ -46,21 +46,26 @@ export function createCallbackRoute(deps: CallbackRouteDeps): RequestHandler {
   }
 }
 
+/**
+ * Only the browser that started this login holds its sealed transaction (invariant 4): a stranger replaying the
+ * callback URL has no cookie for it, so it can neither complete nor burn the user's login.
+ */
+function openLogin(req: Request, deps: CallbackRouteDeps, state: string): LoginTransaction {
+  const sealed = readLoginCookie(req, deps.loginCookie.name, state)
+  const tx = sealed === undefined ? undefined : deps.transactions.open(state, sealed)
+  if (tx) return tx
+  throw loginFailed({
+    message: 'The login has expired, was already used or was started in another browser; start again.',
+    detail: sealed === undefined ? 'no login cookie for this state' : 'login cookie does not open or has expired',
+  })
+}
+
 async function completeLogin(req: Request, res: Response, deps: CallbackRouteDeps): Promise<string> {
   const state = req.query.state
   if (typeof state !== 'string' || state.length === 0 || state.length > 512) {
     throw loginFailed({ message: 'The login response has no valid state.', detail: 'missing state' })
   }
-  // only the browser that started this login holds its sealed transaction (invariant 4); a stranger replaying the
-  // URL has no cookie for it and cannot burn the user's login
-  const sealed = readLoginCookie(req, deps.loginCookie.name, state)
-  const tx = sealed === undefined ? undefined : deps.transactions.open(state, sealed)
-  if (!tx) {
-    throw loginFailed({
-      message: 'The login has expired, was already used or was started in another browser; start again.',
-      detail: sealed === undefined ? 'no login cookie for this state' : 'login cookie does not open or has expired',
-    })
-  }
+  const tx = openLogin(req, deps, state)
   // the consumed-state marker below costs a store write: bounded per address (and each needs a transaction that
   // /bff/login sealed, under its own limit); a refused callback keeps its cookie, so the user may retry
   await enforceAddressLimit(req, res, deps, deps.callbackLimit)
