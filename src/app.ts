@@ -26,7 +26,8 @@ import { createDpopReplayCheck } from './mobile/dpop-replay.js'
 import type { SessionTimeouts } from './session/session.js'
 import { createBodyDeadline } from './http/middleware/body-deadline.js'
 import { createSessionLifecycle } from './http/session-lifecycle.js'
-import { createLoginRoute } from './http/routes/login.js'
+import { createLoginRoute, loginLimits } from './http/routes/login.js'
+import { createRateLimiter } from './http/rate-limit.js'
 import { createCallbackRoute } from './http/routes/callback.js'
 import { createPasswordLoginRoute, passwordBodyLimit, scrubBodyErrors } from './http/routes/password-login.js'
 import { createSessionInfoRoute } from './http/routes/session-info.js'
@@ -78,7 +79,9 @@ export function createApp(deps: AppDeps): BrokerApp {
   const redirectUri = new URL(`${base}/callback`, config.publicUrl).href
   const keyRing = createKeyRing(config.tokens.encryptionKeys)
   const grants = createGrantStore({ store, keyRing, prefix })
-  const transactions = createLoginTransactions({ store, keyRing, prefix })
+  const transactions = createLoginTransactions({ store, keyRing, prefix, now })
+  const limiter = createRateLimiter({ store, prefix, now })
+  const loginLimit = loginLimits(config.session.loginRateLimitPerMinute)
   const index = createSessionIndex({ store, prefix })
   const timeouts: SessionTimeouts = { browser: config.session, mobile: config.mobile }
   const httpSession = createHttpSession({ config: config.session, mobile: config.mobile, redis: deps.redis, prefix, now })
@@ -166,7 +169,9 @@ export function createApp(deps: AppDeps): BrokerApp {
     `${base}/login`,
     storeGuard,
     createLoginRoute({
-      provider, transactions, logger, redirectUri, loginCookie, now,
+      provider, transactions, logger, redirectUri, loginCookie, now, limiter,
+      loginLimit: loginLimit.login,
+      trustProxy: config.trustProxy,
       publicUrl: config.publicUrl,
       allowedReturnOrigins: config.allowedReturnOrigins,
       openid: config.provider.scopes.includes('openid'),
@@ -175,7 +180,8 @@ export function createApp(deps: AppDeps): BrokerApp {
   app.get(
     `${base}/callback`,
     ...withSession,
-    createCallbackRoute({ provider, transactions, sessions, logger, metrics, redirectUri, loginCookie, publicUrl: config.publicUrl, basePath: base }),
+    createCallbackRoute({ provider, transactions, sessions, logger, metrics, redirectUri, loginCookie, publicUrl: config.publicUrl, basePath: base,
+      limiter, callbackLimit: loginLimit.callback, trustProxy: config.trustProxy }),
   )
   // the legacy password grant (RFC 9700 §2.4): the route exists only when the operator turned it on, else 404
   if (config.provider.passwordGrant) {
@@ -211,7 +217,7 @@ export function createApp(deps: AppDeps): BrokerApp {
     `${base}/logout`,
     ...withSession,
     createLogoutRoute({
-      provider, sessions, logger, sessionCookie,
+      provider, sessions, logger, sessionCookie, loginCookie,
       publicUrl: config.publicUrl,
       allowedReturnOrigins: config.allowedReturnOrigins,
       logoutIdTokenHint: config.provider.logoutIdTokenHint,

@@ -72,6 +72,8 @@ const sessionSchema = z.strictObject({
     .describe('a session ends this long after login, used or not'),
   websocketCheckSeconds: z.number().int().positive().default(5)
     .describe('how often open WebSocket tunnels check (one Redis round trip) that their session still exists'),
+  loginRateLimitPerMinute: z.number().int().positive().default(300)
+    .describe('logins started (and callbacks) per client address and minute, IPv6 per /64; over it 429 with Retry-After'),
 })
 
 const tokensSchema = z.strictObject({

@@ -21,6 +21,7 @@ export interface SessionConfig {
   absoluteTimeoutSeconds: number
   /** how often open WebSocket tunnels check that their session still exists */
   websocketCheckSeconds: number
+  loginRateLimitPerMinute: number
   /** derived: __Host-bff-session on https, bff-session on http */
   cookieName: string
   /** derived: __Host-bff-login on https, bff-login on http */

@@ -11,7 +11,8 @@ export interface WindowLimit {
 
 export type RateLimitVerdict =
   | { limited: false }
-  | { limited: true; name: string; retryAfterSeconds: number }
+  /** first: this hit is the first one over a limit in its window (log it once, not once per refused request) */
+  | { limited: true; name: string; retryAfterSeconds: number; first: boolean }
 
 export interface RateLimiter {
   /** counts one hit for each (limit, key) pair; limited when any count is over its limit */
@@ -47,7 +48,8 @@ export function createRateLimiter(deps: { store: KeyValueStore; prefix: string; 
         const window = Math.floor(now / limit.windowMs)
         const endsAt = (window + 1) * limit.windowMs
         const storeKey = `${deps.prefix}rl:${limit.name}:${window}:${hashKey(key)}`
-        return { limit, endsAt, over: over(await read(storeKey, endsAt - now + clockSlackMs), limit.limit) }
+        const n = await read(storeKey, endsAt - now + clockSlackMs)
+        return { limit, endsAt, over: over(n, limit.limit), first: n === limit.limit + 1 }
       }),
     )
     const overs = counted.filter((c) => c.over)
@@ -57,6 +59,7 @@ export function createRateLimiter(deps: { store: KeyValueStore; prefix: string; 
       limited: true,
       name: overs.map((c) => c.limit.name).join('+'),
       retryAfterSeconds: Math.max(1, Math.ceil((last.endsAt - now) / 1000)),
+      first: overs.some((c) => c.first),
     }
   }
   return {

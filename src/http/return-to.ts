@@ -1,8 +1,10 @@
+const maxLength = 2048
+
 /**
- * Open-redirect guard (DESIGN.md invariant 5). A target is accepted when it is a same-origin relative path (one
- * leading `/`, not `//` or `/\`) or an absolute URL on an allowed origin. The value is resolved with the WHATWG URL
- * parser exactly as a browser would resolve the Location header, and the resolved origin must be allowed; what we
- * redirect to is the normalised form of that resolution, never the raw input.
+ * Open-redirect guard (invariant 5). A target is accepted when it is a same-origin relative path (one leading `/`,
+ * not `//` or `/\`) or an absolute URL on an allowed origin. The checks run on the value the browser will act on:
+ * the input resolved with the WHATWG URL parser against publicUrl (dot-segments removed, `%2e` read as `.`), and
+ * what is returned, and later redirected to, is exactly that normalised value, never the raw input.
  */
 export function safeReturnTo(
   value: unknown,
@@ -10,23 +12,29 @@ export function safeReturnTo(
   allowedOrigins: readonly string[] = [],
 ): string | undefined {
   if (value === undefined) return '/'
-  if (typeof value !== 'string' || value.length === 0 || value.length > 2048) return undefined
+  if (typeof value !== 'string' || value.length === 0 || value.length > maxLength) return undefined
   // browsers drop tabs and newlines and read `\` as `/`: refuse all of them (and other controls) up front
   if (/[\u0000-\u001f\u007f\\]/.test(value)) return undefined
-  let resolved: URL
+  const relative = value.startsWith('/')
+  // anything not starting with one `/` must be an absolute http(s) URL
+  if (relative ? value.startsWith('//') : !/^https?:\/\//i.test(value)) return undefined
+  const resolved = parse(value, publicUrl)
+  if (!resolved || resolved.username || resolved.password) return undefined
+  const sameOrigin = resolved.origin === publicUrl.origin
+  if (!sameOrigin && (relative || !allowedOrigins.includes(resolved.origin))) return undefined
+  // `/.//evil.example` normalises to the path `//evil.example`, which a browser reads as a network-path reference
+  // to another host (RFC 3986 §4.2): no normalised path may start with `//`
+  if (resolved.pathname.startsWith('//')) return undefined
+  const target = relative ? `${resolved.pathname}${resolved.search}${resolved.hash}` : resolved.href
+  // the handed-out value must resolve back to exactly the URL that was checked
+  if (target.length > maxLength || parse(target, publicUrl)?.href !== resolved.href) return undefined
+  return target
+}
+
+function parse(value: string, base: URL): URL | undefined {
   try {
-    resolved = new URL(value, publicUrl)
+    return new URL(value, base)
   } catch {
     return undefined
   }
-  if (resolved.username || resolved.password) return undefined
-  if (value.startsWith('/')) {
-    if (value.startsWith('//')) return undefined
-    if (resolved.origin !== publicUrl.origin) return undefined
-    return `${resolved.pathname}${resolved.search}${resolved.hash}`
-  }
-  // anything not starting with `/` must be an absolute http(s) URL on an allowed origin
-  if (!/^https?:\/\//i.test(value)) return undefined
-  if (resolved.origin === publicUrl.origin || allowedOrigins.includes(resolved.origin)) return resolved.href
-  return undefined
 }

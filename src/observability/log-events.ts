@@ -38,6 +38,7 @@ export const LogEvents = {
   jobAuthFailed: 'job.auth_failed',
   websocketTunnelClosed: 'proxy.websocket_closed',
   websocketSessionCheckFailed: 'proxy.websocket_session_check_failed',
+  loginRateLimited: 'login.rate_limited',
 } as const
 
 export type LogEvent = (typeof LogEvents)[keyof typeof LogEvents]

@@ -60,7 +60,7 @@ export function filterRequestHeaders(
 }
 
 export interface CookiePolicy {
-  /** cookie names an upstream may never set, compared without __Host-/__Secure- prefixes and case */
+  /** cookie names (and `<name>.*`) an upstream may never set, compared without __Host-/__Secure- prefixes and case */
   reserved: readonly string[]
 }
 
@@ -75,7 +75,8 @@ export function isReservedCookie(setCookie: string, policy: CookiePolicy): boole
   const eq = pair.indexOf('=')
   if (eq <= 0 || pair.slice(0, eq).trim() === '') return true
   const name = bareCookieName(pair.slice(0, eq))
-  return policy.reserved.some((reserved) => bareCookieName(reserved) === name)
+  // `<name>.<suffix>` too: the broker's per-login cookies are named so (http/login-cookies.ts)
+  return policy.reserved.some((reserved) => name === bareCookieName(reserved) || name.startsWith(`${bareCookieName(reserved)}.`))
 }
 
 /**

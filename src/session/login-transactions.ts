@@ -1,13 +1,14 @@
+import { createHash } from 'node:crypto'
 import type { KeyRing } from './keyring.js'
 import type { KeyValueStore } from './store.js'
 
 /**
- * One record per login attempt, keyed by `state` (so two tabs logging in at once do not overwrite each other).
- * It is bound to the browser that started it through the hash of the Lax login-binding cookie, and read with GETDEL,
- * so a state is single-use. Sealed: it holds the PKCE code verifier.
+ * One login attempt: what the callback needs to finish it. It travels sealed (AES-256-GCM under the token key
+ * ring, bound to its `state` as associated data) in a short-lived cookie of the browser that started it, so a
+ * login that never comes back costs the broker nothing, however many are started (invariant 14). Opening it
+ * proves the callback comes from that browser (invariant 4); single use is a consumed-state marker in the store.
  */
 export interface LoginTransaction {
-  bindingHash: string
   codeVerifier: string
   nonce?: string
   returnTo: string
@@ -17,36 +18,46 @@ export interface LoginTransaction {
 
 export const LOGIN_TRANSACTION_TTL_MS = 10 * 60_000
 
+// instances whose clocks differ a little must still agree that a marker outlives the transaction it guards
+const clockSlackMs = 60_000
+
 export interface LoginTransactions {
-  begin(state: string, tx: LoginTransaction): Promise<void>
-  /** reads without consuming (to check the browser binding before a stranger's request can burn the state) */
-  peek(state: string): Promise<LoginTransaction | undefined>
-  take(state: string): Promise<LoginTransaction | undefined>
+  seal(state: string, tx: LoginTransaction): string
+  /** undefined when the value is forged, belongs to another state or has expired */
+  open(state: string, sealed: string): LoginTransaction | undefined
+  /**
+   * Records `state` as used, on every instance sharing the store (SET NX, until the transaction would have
+   * expired anyway); false when it was used already.
+   */
+  consume(state: string, tx: LoginTransaction): Promise<boolean>
 }
 
 export function createLoginTransactions(deps: {
   store: KeyValueStore
   keyRing: KeyRing
   prefix: string
+  now: () => number
 }): LoginTransactions {
-  const key = (state: string) => `${deps.prefix}login:${state}`
+  const aad = (state: string) => `login:${state}`
   return {
-    async begin(state, tx) {
-      await deps.store.set(key(state), deps.keyRing.seal(JSON.stringify(tx), `login:${state}`), LOGIN_TRANSACTION_TTL_MS)
+    seal(state, tx) {
+      return deps.keyRing.seal(JSON.stringify(tx), aad(state))
     },
-    async peek(state) {
-      return open(state, await deps.store.get(key(state)))
-    },
-    async take(state) {
-      return open(state, await deps.store.take(key(state)))
-    },
-  }
-  function open(state: string, sealed: string | undefined): LoginTransaction | undefined {
-      if (!sealed) return undefined
+    open(state, sealed) {
+      let tx: LoginTransaction
       try {
-        return JSON.parse(deps.keyRing.open(sealed, `login:${state}`)) as LoginTransaction
+        tx = JSON.parse(deps.keyRing.open(sealed, aad(state))) as LoginTransaction
       } catch {
         return undefined
       }
+      const age = deps.now() - tx.createdAt
+      return age <= LOGIN_TRANSACTION_TTL_MS && age >= -clockSlackMs ? tx : undefined
+    },
+    async consume(state, tx) {
+      // the state's hash, not the state: the key names a used value without repeating it
+      const key = `${deps.prefix}login-used:${createHash('sha256').update(state).digest('base64url')}`
+      const ttlMs = Math.max(1000, tx.createdAt + LOGIN_TRANSACTION_TTL_MS + clockSlackMs - deps.now())
+      return deps.store.setIfAbsent(key, '1', ttlMs)
+    },
   }
 }

@@ -3,6 +3,7 @@ import { createKeyRing } from '../../src/session/keyring.js'
 import { unsignSessionCookie } from '../../src/session/http-session.js'
 import type { Grant } from '../../src/session/grant-store.js'
 import type { LoginTransaction } from '../../src/session/login-transactions.js'
+import { loginCookieName } from '../../src/http/login-cookies.js'
 import type { Browser } from './browser.js'
 import type { TestBroker } from './start-app.js'
 
@@ -25,14 +26,11 @@ export async function readSessionGrant(broker: TestBroker, browser: Browser): Pr
   }
 }
 
-/** The pending login transaction of a state (holds the PKCE code verifier). */
-export async function readLoginTransaction(broker: TestBroker, state: string): Promise<LoginTransaction | undefined> {
-  const redis = new Redis(broker.redisUrl)
-  try {
-    const sealed = await redis.get(`${broker.prefix}login:${state}`)
-    if (!sealed) return undefined
-    return JSON.parse(createKeyRing(broker.config.tokens.encryptionKeys).open(sealed, `login:${state}`)) as LoginTransaction
-  } finally {
-    redis.disconnect()
-  }
+/** The pending login transaction of a state, opened from the browser's login cookie (holds the PKCE code verifier). */
+export function readLoginTransaction(broker: TestBroker, browser: Browser, state: string): LoginTransaction | undefined {
+  const base = broker.config.session.loginCookieName
+  const value = browser.cookie(broker.origin, loginCookieName(base, state))
+  if (!value) return undefined
+  const sealed = value.slice(value.indexOf('.') + 1)
+  return JSON.parse(createKeyRing(broker.config.tokens.encryptionKeys).open(sealed, `login:${state}`)) as LoginTransaction
 }

@@ -44,6 +44,12 @@ export async function keysWithPrefix(url: string, prefix: string): Promise<KeyWi
   }
 }
 
+/** Rate-limit windows are aligned on the minute: start a rate-limit test well inside one. */
+export async function awayFromWindowEdge(): Promise<void> {
+  const left = 60_000 - (Date.now() % 60_000)
+  if (left < 8000) await delay(left + 100)
+}
+
 export interface RedisServer {
   url: string
   port: number
@@ -71,7 +77,7 @@ function installExitHook(): void {
 }
 
 /** A dedicated redis-server on a free loopback port, for tests that take Redis down and back up. */
-export async function startRedisServer(options: { port?: number } = {}): Promise<RedisServer> {
+export async function startRedisServer(options: { port?: number; /** extra redis-server arguments */ args?: readonly string[] } = {}): Promise<RedisServer> {
   installExitHook()
   let port = options.port ?? (await freePort())
   let child: ChildProcess | undefined
@@ -79,7 +85,7 @@ export async function startRedisServer(options: { port?: number } = {}): Promise
   // The free port can be taken between probing and binding; retry on a fresh one unless fixed.
   for (let attempt = 1; ; attempt++) {
     try {
-      child = await spawnRedis(port)
+      child = await spawnRedis(port, options.args)
       break
     } catch (error) {
       if (options.port !== undefined || attempt >= 3) throw error
@@ -96,14 +102,14 @@ export async function startRedisServer(options: { port?: number } = {}): Promise
     },
     async start() {
       if (child) return
-      child = await spawnRedis(port)
+      child = await spawnRedis(port, options.args)
     },
   }
   return server
 }
 
-async function spawnRedis(port: number): Promise<ChildProcess> {
-  const args = ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--loglevel', 'warning']
+async function spawnRedis(port: number, extra: readonly string[] = []): Promise<ChildProcess> {
+  const args = ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--loglevel', 'warning', ...extra]
   const child = setpriv
     ? spawn(setpriv, ['--pdeathsig', 'SIGKILL', 'redis-server', ...args], { stdio: ['ignore', 'pipe', 'pipe'] })
     : spawn('redis-server', args, { stdio: ['ignore', 'pipe', 'pipe'] })

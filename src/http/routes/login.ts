@@ -2,66 +2,77 @@ import { createHash, randomBytes } from 'node:crypto'
 import type { Request, RequestHandler, Response } from 'express'
 import type { OAuthProvider } from '../../oauth/provider.js'
 import type { LoginTransactions } from '../../session/login-transactions.js'
-import { LOGIN_TRANSACTION_TTL_MS } from '../../session/login-transactions.js'
 import type { Logger } from '../../observability/logger.js'
 import { LogEvents } from '../../observability/log-events.js'
-import { readCookieValue } from '../../session/http-session.js'
-import { invalidRequest } from '../../errors.js'
+import { invalidRequest, tooManyRequests } from '../../errors.js'
 import { safeReturnTo } from '../return-to.js'
+import { setLoginCookie, type LoginCookieOptions } from '../login-cookies.js'
+import type { RateLimiter, WindowLimit } from '../rate-limit.js'
+import { clientAddressKey } from '../client-address.js'
+import type { TrustProxy } from '../../proxy/headers.js'
 
 export interface LoginRouteDeps {
   provider: OAuthProvider
   transactions: LoginTransactions
+  limiter: RateLimiter
+  /** logins started per client address and minute (session.loginRateLimitPerMinute) */
+  loginLimit: WindowLimit
   logger: Logger
   publicUrl: URL
   redirectUri: string
   allowedReturnOrigins: readonly string[]
   openid: boolean
-  loginCookie: { name: string; secure: boolean }
+  loginCookie: LoginCookieOptions
+  trustProxy: TrustProxy
   now: () => number
 }
 
 const random = () => randomBytes(32).toString('base64url')
 export const sha256 = (value: string) => createHash('sha256').update(value).digest('base64url')
-const BINDING_PATTERN = /^[A-Za-z0-9_-]{43}$/
+
+/** The per-address window of /bff/login and of the callback, from `session.loginRateLimitPerMinute`. */
+export const loginLimits = (perMinute: number) => ({
+  login: { name: 'login-ip', limit: perMinute, windowMs: 60_000 },
+  callback: { name: 'callback-ip', limit: perMinute, windowMs: 60_000 },
+}) satisfies Record<string, WindowLimit>
 
 /**
- * The browser binding: a random value in an HttpOnly SameSite=Lax cookie (it must survive the provider's top-level
- * redirect back, which a Strict cookie would not). One value per browser serves several logins at once (two tabs);
- * each login has its own state record holding the value's hash.
+ * Counts one hit for the request's address; over the limit → 429 with Retry-After (RFC 6585 §4, RFC 9110
+ * §10.2.3), logged once per window. The limiter's own store errors go to the shared error path (503).
  */
-export function loginBinding(req: Request, res: Response, cookie: LoginRouteDeps['loginCookie']): string {
-  const existing = readCookie(req, cookie.name)
-  const value = existing && BINDING_PATTERN.test(existing) ? existing : random()
-  res.cookie(cookie.name, value, {
-    httpOnly: true,
-    secure: cookie.secure,
-    sameSite: 'lax',
-    path: '/',
-    maxAge: LOGIN_TRANSACTION_TTL_MS,
+export async function enforceAddressLimit(
+  req: Request,
+  res: Response,
+  deps: { limiter: RateLimiter; logger: Logger; trustProxy: TrustProxy },
+  limit: WindowLimit,
+) {
+  const ip = clientAddressKey(req, deps.trustProxy)
+  const verdict = await deps.limiter.hit([{ limit, key: ip }])
+  if (!verdict.limited) return
+  if (verdict.first) {
+    deps.logger.warn({ event: LogEvents.loginRateLimited, limit: verdict.name, ip, retryAfterSeconds: verdict.retryAfterSeconds }, 'login rate limited')
+  }
+  res.set('Retry-After', String(verdict.retryAfterSeconds))
+  throw tooManyRequests({
+    message: `Too many logins from this address; try again in ${verdict.retryAfterSeconds} s.`,
+    detail: `${verdict.name} limit`,
   })
-  return value
 }
-
-export const readCookie = (req: Request, name: string) => readCookieValue(req.headers.cookie, name)
 
 /** GET /bff/login?returnTo=/path → 302 to the authorization endpoint (code flow, PKCE S256, state, nonce). */
 export function createLoginRoute(deps: LoginRouteDeps): RequestHandler {
   return async (req, res) => {
+    await enforceAddressLimit(req, res, deps, deps.loginLimit)
     const returnTo = safeReturnTo(req.query.returnTo, deps.publicUrl, deps.allowedReturnOrigins)
     if (!returnTo) throw invalidRequest({ message: 'returnTo must be a relative path on this site.' })
     await deps.provider.ensureReady()
     const state = random()
     const codeVerifier = random()
     const nonce = deps.openid ? random() : undefined
-    const binding = loginBinding(req, res, deps.loginCookie)
-    await deps.transactions.begin(state, {
-      bindingHash: sha256(binding),
-      codeVerifier,
-      nonce,
-      returnTo,
-      createdAt: deps.now(),
-    })
+    const createdAt = deps.now()
+    // the transaction lives in this browser's cookie, not in Redis: a flood of logins stores nothing here
+    const sealed = deps.transactions.seal(state, { codeVerifier, nonce, returnTo, createdAt })
+    setLoginCookie(req, res, deps.loginCookie, { state, sealed, createdAt })
     const url = await deps.provider.authorizationUrl({
       state,
       nonce,

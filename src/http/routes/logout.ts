@@ -6,10 +6,11 @@ import { currentSession } from '../middleware/require-session.js'
 import type { SessionLifecycle } from '../session-lifecycle.js'
 import { invalidRequest } from '../../errors.js'
 import { safeReturnTo } from '../return-to.js'
+import { clearLoginCookies, pendingLoginCookies, type LoginCookieOptions } from '../login-cookies.js'
 
 /**
  * GET /bff/logout?sid=…&returnTo=…: the sid (an opaque per-session value from /bff/user's logoutUrl) is the CSRF
- * guard of this navigation. Ends the session, revokes the refresh token (RFC 7009), clears the cookie, then goes to
+ * guard of this navigation. Ends the session, revokes the refresh token (RFC 7009), clears the cookies, then goes to
  * the provider's end-session endpoint (OIDC RP-Initiated Logout) or to returnTo.
  */
 export function createLogoutRoute(deps: {
@@ -19,6 +20,7 @@ export function createLogoutRoute(deps: {
   publicUrl: URL
   allowedReturnOrigins: readonly string[]
   sessionCookie: { name: string; secure: boolean; sameSite: 'strict' | 'lax' }
+  loginCookie: LoginCookieOptions
   logoutIdTokenHint: boolean
 }): RequestHandler {
   return async (req, res) => {
@@ -37,6 +39,8 @@ export function createLogoutRoute(deps: {
       secure: deps.sessionCookie.secure,
       sameSite: deps.sessionCookie.sameSite,
     })
+    // and any login this browser still had pending: nothing of the ended session's logins outlives it
+    clearLoginCookies(res, deps.loginCookie, pendingLoginCookies(req, deps.loginCookie.name).map((c) => c.name))
     deps.logger.info({ event: LogEvents.logout, sub: broker.sub }, 'logout')
     const endSession = deps.provider.isReady()
       ? await deps.provider

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { createBrowser, login, startBrokerWithProvider, type TestBroker } from '../../support/start-app.js'
+import { createBrowser, login, startBrokerWithProvider, startTestBroker, type TestBroker } from '../../support/start-app.js'
 import { completeProviderLogin, type Browser } from '../../support/browser.js'
+import { loginCookieName } from '../../../src/http/login-cookies.js'
 
 let broker: TestBroker
 let stop: () => Promise<void>
@@ -44,15 +45,41 @@ describe('bad input at the callback: a 4xx and no session left behind', () => {
     await expectLoginFailed(b, cb)
   })
 
-  it('when a used state is replayed, then login_failed and the first session is unaffected', async () => {
+  it('when a used state is replayed, even with a copy of its login cookie, then login_failed and the first session is unaffected', async () => {
     const b = createBrowser()
     const cb = await pendingCallback(b)
+    const name = loginCookieName('bff-login', cb.searchParams.get('state')!)
+    const copy = b.cookie(broker.origin, name)!
     expect((await b.get(cb, { site: 'cross-site' })).status).toBe(302)
+    // the callback consumed the login: its cookie is gone from the browser
+    expect(b.cookie(broker.origin, name)).toBeUndefined()
     const fresh = createBrowser()
-    // same browser binding cookie, replayed URL
-    fresh.setCookie(broker.origin, `bff-login=${b.cookie(broker.origin, 'bff-login')}; Path=/`)
-    await expectLoginFailed(fresh, cb)
+    fresh.setCookie(broker.origin, `${name}=${copy}; Path=/`)
+    const res = await expectLoginFailed(fresh, cb)
+    expect(res.body).toContain('already used')
     expect((await user(b)).status).toBe(200)
+  })
+
+  it('when one callback reaches two instances at once with the same login cookie, then exactly one login completes', async () => {
+    // a second instance behind the same publicUrl, sharing Redis and keys (a load balancer in front of both)
+    const other = await startTestBroker({
+      name: 'callback-errors-other',
+      issuer: broker.config.provider.issuer!.href,
+      config: { publicUrl: broker.origin, redis: { url: broker.redisUrl, keyPrefix: broker.prefix } },
+    })
+    try {
+      const b = createBrowser()
+      const cb = await pendingCallback(b)
+      const name = loginCookieName('bff-login', cb.searchParams.get('state')!)
+      const twin = createBrowser()
+      const onOther = new URL(`${cb.pathname}${cb.search}`, other.url)
+      twin.setCookie(other.url, `${name}=${b.cookie(broker.origin, name)}; Path=/`)
+      const [here, there] = await Promise.all([b.get(cb, { site: 'cross-site' }), twin.get(onOther, { site: 'cross-site' })])
+      expect([here.status, there.status].sort()).toEqual([302, 400])
+      expect(here.status === 400 ? here.body : there.body).toContain('already used')
+    } finally {
+      await other.stop()
+    }
   })
 
   it('when the code is missing, then login_failed', async () => {

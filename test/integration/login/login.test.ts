@@ -13,6 +13,8 @@ beforeAll(async () => {
 })
 afterAll(() => stop())
 
+const loginCookies = (b: ReturnType<typeof createBrowser>) =>
+  b.cookies(broker.origin).filter((c) => c.name === 'bff-login' || c.name.startsWith('bff-login.'))
 const user = (b: ReturnType<typeof createBrowser>) => b.get(`${broker.origin}/bff/user`, { xhr: true, headers: { 'x-csrf': '1' } })
 
 describe('login through the broker', () => {
@@ -71,6 +73,34 @@ describe('login through the broker', () => {
     expect((await user(b)).status).toBe(200)
   })
 
+  it('when the callback consumes a login, then its login cookie is cleared and another tab\'s pending login keeps its own', async () => {
+    const b = createBrowser()
+    const first = await b.get(`${broker.origin}/bff/login?returnTo=/a`)
+    const second = await b.get(`${broker.origin}/bff/login?returnTo=/b`)
+    expect(loginCookies(b)).toHaveLength(2)
+    const r1 = await b.get(await completeProviderLogin(b, first.location!), { site: 'cross-site' })
+    expect(r1.status).toBe(302)
+    const setCookie = ([] as string[]).concat(r1.headers['set-cookie'] ?? [])
+    expect(setCookie.some((c) => c.startsWith('bff-login.') && /Expires=Thu, 01 Jan 1970/.test(c))).toBe(true)
+    expect(loginCookies(b)).toHaveLength(1)
+    const r2 = await b.get(await completeProviderLogin(b, second.location!), { site: 'cross-site' })
+    expect([r2.status, r2.location]).toEqual([302, `${broker.origin}/b`])
+    expect(loginCookies(b)).toEqual([])
+  })
+
+  it('when a browser logs out with a login still pending, then the logout clears its login cookies too', async () => {
+    const b = createBrowser()
+    await login(b, broker)
+    await b.get(`${broker.origin}/bff/login?returnTo=/later`)
+    // a browser upgraded from the per-browser binding cookie of earlier versions
+    b.setCookie(broker.origin, 'bff-login=AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA; Path=/')
+    expect(loginCookies(b).length).toBe(2)
+    const logoutUrl = JSON.parse((await user(b)).body).logoutUrl as string
+    expect((await b.get(`${broker.origin}${logoutUrl}`, { site: 'same-origin' })).status).toBe(302)
+    expect(loginCookies(b)).toEqual([])
+    expect(b.cookie(broker.origin, 'bff-session')).toBeUndefined()
+  })
+
   it('when the provider is Bob, then the session is Bob (subjects are not mixed up)', async () => {
     const b = createBrowser()
     await login(b, broker, { user: 'bob' })
@@ -115,10 +145,12 @@ describe('every Redis key has a TTL, forged ids create nothing (invariant 14)', 
     const keys = await keysWithPrefix(broker.redisUrl, broker.prefix)
     expect(keys.length).toBeGreaterThan(3)
     for (const k of keys) expect({ key: k.key, expires: k.ttlMs > 0 }).toEqual({ key: k.key, expires: true })
-    // an unfinished login expires within ten minutes
-    const pending = keys.filter((k) => k.key.startsWith(`${broker.prefix}login:`))
-    expect(pending.length).toBeGreaterThan(0)
-    for (const k of pending) expect(k.ttlMs).toBeLessThanOrEqual(600_000)
+    // an unfinished login lives in its browser's cookie only; a finished one leaves a consumed-state marker that
+    // expires with the transaction it guards (ten minutes, plus a minute of clock slack between instances)
+    expect(keys.filter((k) => k.key.startsWith(`${broker.prefix}login:`))).toEqual([])
+    const used = keys.filter((k) => k.key.startsWith(`${broker.prefix}login-used:`))
+    expect(used.length).toBeGreaterThan(0)
+    for (const k of used) expect(k.ttlMs).toBeLessThanOrEqual(660_000)
   })
 
   it('when requests carry forged or random session ids, then nothing is created in Redis', async () => {

@@ -1,9 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { setTimeout as sleep } from 'node:timers/promises'
 import { Redis } from 'ioredis'
 import { createBrowser, startTestBroker, type TestBroker } from '../../support/start-app.js'
 import type { Browser, BrowserResponse } from '../../support/browser.js'
-import { keysWithPrefix } from '../../support/redis.js'
+import { awayFromWindowEdge, keysWithPrefix } from '../../support/redis.js'
 import { startWireServer, type WireServer } from '../../support/wire/index.js'
 
 // oidc-provider 9 has no password grant, so the Breakout wire server stands in for the provider
@@ -55,11 +54,6 @@ const user = (b: Browser, target = broker) => b.get(`${target.origin}/bff/user`,
 const body = (res: BrowserResponse) => JSON.parse(res.body) as Record<string, unknown>
 const tokenCalls = () => wire.requests.filter((r) => r.path === '/oauth/token').length
 
-/** Fixed windows are aligned on the minute: start a rate-limit test well inside one. */
-async function awayFromWindowEdge() {
-  const left = 60_000 - (Date.now() % 60_000)
-  if (left < 8000) await sleep(left + 100)
-}
 
 describe('POST /bff/login/password', () => {
   it('when provider.passwordGrant is off, then the route does not exist (404 JSON) and the provider is not called', async () => {

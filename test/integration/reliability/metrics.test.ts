@@ -79,7 +79,8 @@ describe('/metrics', () => {
     const secrets = [
       bearer.slice('Bearer '.length),
       b.cookie(broker.origin, 'bff-session'),
-      b.cookie(broker.origin, 'bff-login'),
+      // the first login is still pending: its login cookie (a sealed transaction) is in the jar
+      b.cookies(broker.origin).find((c) => c.name.startsWith('bff-login.'))?.value,
       String(loginCookie ?? '').split(';')[0]?.split('=')[1],
       callback.searchParams.get('code'),
       callback.searchParams.get('state'),

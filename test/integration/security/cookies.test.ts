@@ -3,6 +3,7 @@ import { createBrowser, login, startBrokerWithProvider, type TestBroker } from '
 import { completeProviderLogin } from '../../support/browser.js'
 import type { RunningOidcProvider } from '../../support/oidc-provider.js'
 import { freePort } from '../../support/redis.js'
+import { loginCookieName } from '../../../src/http/login-cookies.js'
 
 describe('session cookie on an http publicUrl (invariant 2)', () => {
   let broker: TestBroker
@@ -26,14 +27,20 @@ describe('session cookie on an http publicUrl (invariant 2)', () => {
     expect(session.value).not.toContain('alice')
   })
 
-  it('when the login starts, then the login-binding cookie is HttpOnly and SameSite=Lax so it survives the redirect back', async () => {
+  it('when the login starts, then its login-state cookie is HttpOnly and SameSite=Lax so it survives the redirect back, and opaque', async () => {
     const b = createBrowser()
-    await b.get(`${broker.origin}/bff/login`)
-    const binding = b.cookies(broker.origin).find((c) => c.name === 'bff-login')!
-    expect(binding.httpOnly).toBe(true)
-    expect(binding.sameSite).toBe('Lax')
-    expect(binding.path).toBe('/')
-    expect(binding.maxAge).toBeLessThanOrEqual(600)
+    const start = await b.get(`${broker.origin}/bff/login`)
+    const state = new URL(start.location!).searchParams.get('state')!
+    const pending = b.cookies(broker.origin).filter((c) => c.name.startsWith('bff-login'))
+    expect(pending.map((c) => c.name)).toEqual([loginCookieName('bff-login', state)])
+    const cookie = pending[0]!
+    expect(cookie.httpOnly).toBe(true)
+    expect(cookie.sameSite).toBe('Lax')
+    expect(cookie.path).toBe('/')
+    expect(cookie.maxAge).toBeLessThanOrEqual(600)
+    // sealed (AES-GCM): neither the state nor the PKCE verifier nor the returnTo can be read from it
+    expect(cookie.value).not.toContain(state)
+    expect(cookie.value.length).toBeLessThan(1000)
   })
 
   it('when session.sameSite is lax, then the session cookie is SameSite=Lax', async () => {
@@ -71,8 +78,10 @@ describe('session cookie on an https publicUrl (invariant 2)', () => {
     const start = await b.get(`${loopback}/bff/login`)
     expect(start.status).toBe(302)
     expect(new URL(start.location!).searchParams.get('redirect_uri')).toBe(`${publicUrl}/bff/callback`)
-    const binding = b.cookies(loopback).find((c) => c.name === '__Host-bff-login')!
+    const state = new URL(start.location!).searchParams.get('state')!
+    const binding = b.cookies(loopback).find((c) => c.name === loginCookieName('__Host-bff-login', state))!
     expect(binding.secure).toBe(true)
+    expect(binding.path).toBe('/')
     expect(binding.domain).toBeUndefined()
     const callback = new URL(await completeProviderLogin(b, start.location!))
     const res = await b.get(`${loopback}${callback.pathname}${callback.search}`, { site: 'cross-site' })

@@ -32,7 +32,7 @@ describe('no token reaches the browser or the logs (invariant 1)', () => {
     }
     const start = await record(b.get(`${broker.origin}/bff/login?returnTo=/app`))
     const state = new URL(start.location!).searchParams.get('state')!
-    const verifier = (await readLoginTransaction(broker, state))!.codeVerifier
+    const verifier = readLoginTransaction(broker, b, state)!.codeVerifier
     const callback = await completeProviderLogin(b, start.location!)
     const code = new URL(callback).searchParams.get('code')!
     await record(b.get(callback, { site: 'cross-site' }))

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { safeReturnTo } from '../../../src/http/return-to.js'
-import { landsOn, openRedirectPayloads } from '../../support/open-redirects.js'
+import { dotSegmentPayloads, landsOn, openRedirectPayloads } from '../../support/open-redirects.js'
 
 const publicUrl = new URL('https://app.example.com')
 
@@ -19,6 +19,29 @@ describe('returnTo validation (invariant 5)', () => {
     }
     // most payloads are refused outright; the few accepted ones are harmless same-origin paths
     expect(accepted).toBeLessThan(payloads.length / 2)
+  })
+
+  it('when a dot-segment payload is tried, then it is refused or the value handed out lands on the broker origin and resolves to itself', () => {
+    for (const payload of dotSegmentPayloads()) {
+      const result = safeReturnTo(payload, publicUrl)
+      if (result === undefined) continue
+      // what the browser does with the Location header: resolve it against the page it came from
+      expect({ payload, origin: landsOn(result, `${publicUrl.origin}/bff/callback`) }).toEqual({ payload, origin: publicUrl.origin })
+      expect({ payload, result: safeReturnTo(result, publicUrl) }).toEqual({ payload, result })
+    }
+  })
+
+  it.each(['/.//evil.example', '/%2e//evil.example', '/.%2E//evil.example', '/a/%2e%2e//evil.example', '/..//evil.example', '/./%2e%2e/.//evil.example'])(
+    'when returnTo %j collapses to a network-path reference, then it is refused',
+    (value) => {
+      expect(safeReturnTo(value, publicUrl)).toBeUndefined()
+    },
+  )
+
+  it('when dot-segments resolve to a path on this site, then the normalised path is what is handed out', () => {
+    expect(safeReturnTo('/a/./b/../c?x=1#y', publicUrl)).toBe('/a/c?x=1#y')
+    expect(safeReturnTo('/a/%2e%2e/orders', publicUrl)).toBe('/orders')
+    expect(safeReturnTo('https://app.example.com/a/../x', publicUrl)).toBe('https://app.example.com/x')
   })
 
   it('when a plain relative path is given, then it is kept with its query and fragment', () => {

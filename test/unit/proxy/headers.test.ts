@@ -81,6 +81,9 @@ describe('response header filtering', () => {
     ['bff-session', true],
     ['bff-sessions=1', false],
     ['my-bff-session=1', false],
+    ['bff-login.AbCdEf0123456789=1', true],
+    ['__Host-bff-login.x=1', true],
+    ['bff-loginx=1', false],
   ])('when the upstream sets %j, then reserved is %s', (line, reserved) => {
     expect(isReservedCookie(line, policy)).toBe(reserved)
   })
