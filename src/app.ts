@@ -23,6 +23,11 @@ import { requireLoadedSession } from './http/middleware/require-session.js'
 import { authenticated, createAuthenticator } from './http/authenticate.js'
 import { createDpopVerifier } from './mobile/dpop.js'
 import { createDpopReplayCheck } from './mobile/dpop-replay.js'
+import { createHandoffCodes } from './mobile/handoff.js'
+import { createMobileAuthorizeRoute } from './http/routes/mobile/authorize.js'
+import { createMobileTokenRoute } from './http/routes/mobile/token.js'
+import { createMobileLogoutRoute } from './http/routes/mobile/logout.js'
+import { createMobileLoginFinisher } from './http/routes/mobile/finish-login.js'
 import type { SessionTimeouts } from './session/session.js'
 import { createBodyDeadline } from './http/middleware/body-deadline.js'
 import { createSessionLifecycle } from './http/session-lifecycle.js'
@@ -92,7 +97,7 @@ export function createApp(deps: AppDeps): BrokerApp {
     provider, grants, index, httpSession, logger, now,
     watch: sessionWatch,
     subjectClaim: config.provider.subjectClaim,
-    absoluteTimeoutSeconds: config.session.absoluteTimeoutSeconds,
+    timeouts,
   })
   const tokenManager = createTokenManager({
     grants, store, provider, clock, prefix, logger, metrics,
@@ -136,7 +141,7 @@ export function createApp(deps: AppDeps): BrokerApp {
 
   const isApiPath = (path: string) =>
     path === `${base}/user` || path.startsWith(`${base}/login/`) || path === `${base}/backchannel-logout` ||
-    path.startsWith(`${base}/jobs/`) ||
+    path.startsWith(`${base}/jobs/`) || path === `${base}/mobile/token` || path === `${base}/mobile/logout` ||
     config.apis.some((a) => path === a.path || path.startsWith(`${a.path}/`))
   const routeOf = (path: string) => {
     if (path.startsWith(`${base}/`)) return path.slice(base.length + 1).split('/')[0] || 'other'
@@ -165,23 +170,40 @@ export function createApp(deps: AppDeps): BrokerApp {
     express.urlencoded({ extended: false, limit: '64kb' }),
     createBackchannelLogoutRoute({ provider, index, httpSession, sessions, store, prefix, logger, now }),
   )
-  app.get(
-    `${base}/login`,
-    storeGuard,
-    createLoginRoute({
-      provider, transactions, logger, redirectUri, loginCookie, now, limiter,
-      loginLimit: loginLimit.login,
-      trustProxy: config.trustProxy,
-      publicUrl: config.publicUrl,
-      allowedReturnOrigins: config.allowedReturnOrigins,
-      openid: config.provider.scopes.includes('openid'),
-    }),
-  )
+  const loginDeps = {
+    provider, transactions, logger, redirectUri, loginCookie, now, limiter,
+    loginLimit: loginLimit.login,
+    trustProxy: config.trustProxy,
+    publicUrl: config.publicUrl,
+    allowedReturnOrigins: config.allowedReturnOrigins,
+    openid: config.provider.scopes.includes('openid'),
+  }
+  app.get(`${base}/login`, storeGuard, createLoginRoute(loginDeps))
+  // mobile apps with a back end: only when some are configured, else 404
+  const mobileApps = config.mobile.apps
+  const handoffs = createHandoffCodes({ store, keyRing, prefix })
+  if (mobileApps.length > 0) {
+    app.get(`${base}/mobile/authorize`, storeGuard, createMobileAuthorizeRoute({ ...loginDeps, apps: mobileApps }))
+    app.post(
+      `${base}/mobile/token`,
+      storeGuard,
+      express.urlencoded({ extended: false, limit: '8kb' }),
+      createMobileTokenRoute({ apps: mobileApps, handoffs, dpop, httpSession, sessions, timeouts, logger, now }),
+    )
+    app.post(
+      `${base}/mobile/logout`,
+      authenticated(auth, { guard: 'csrf-header', require: true }),
+      createMobileLogoutRoute({ sessions, logger, sessionCookie }),
+    )
+  }
+  const finishMobile = mobileApps.length > 0
+    ? createMobileLoginFinisher({ sessions, handoffs, publicUrl: config.publicUrl, handoffTtlSeconds: config.mobile.handoffTtlSeconds, logger, metrics, now })
+    : undefined
   app.get(
     `${base}/callback`,
     ...withSession,
     createCallbackRoute({ provider, transactions, sessions, logger, metrics, redirectUri, loginCookie, publicUrl: config.publicUrl, basePath: base,
-      limiter, callbackLimit: loginLimit.callback, trustProxy: config.trustProxy }),
+      limiter, callbackLimit: loginLimit.callback, trustProxy: config.trustProxy, finishMobile }),
   )
   // the legacy password grant (RFC 9700 §2.4): the route exists only when the operator turned it on, else 404
   if (config.provider.passwordGrant) {

@@ -5,14 +5,22 @@ import type { GrantStore } from '../session/grant-store.js'
 import type { SessionIndex } from '../session/session-index.js'
 import type { HttpSession } from '../session/http-session.js'
 import type { SessionWatch } from '../session/session-watch.js'
-import { readSubject, userClaims, type BrokerSession } from '../session/session.js'
+import { readSubject, userClaims, type BrokerSession, type SessionTimeouts } from '../session/session.js'
+import { newHandle, sessionIdOfHandle } from '../mobile/handles.js'
 import type { Logger } from '../observability/logger.js'
 import { LogEvents } from '../observability/log-events.js'
-import { loginFailed } from '../errors.js'
+import { loginFailed, sessionExpired } from '../errors.js'
 
 export interface SessionLifecycle {
   /** after a successful token request: resolve the user, store the grant, rotate the session id (invariant 3) */
   start(req: Request, tokens: TokenSet): Promise<BrokerSession>
+  /**
+   * A mobile login (no cookie, no id rotation: the session id is the hash of a fresh handle). The record and its
+   * grant live only until `handoffUntil` unless the handoff code is redeemed (`redeemed`).
+   */
+  startMobile(tokens: TokenSet, app: { clientId: string; dpopJkt?: string }, handoffUntil: number): Promise<{ handle: string; sessionId: string }>
+  /** the handoff code was redeemed: the session and its grant now live by the mobile timeouts */
+  redeemed(sessionId: string, session: BrokerSession): Promise<BrokerSession>
   /** ends one session: grant, index entries and session record; revokes the refresh token when asked */
   end(sessionId: string, broker: BrokerSession, opts: { revoke: boolean }): Promise<{ idToken?: string }>
 }
@@ -28,10 +36,23 @@ export function createSessionLifecycle(deps: {
   watch: Pick<SessionWatch, 'ended'>
   logger: Logger
   subjectClaim: string
-  absoluteTimeoutSeconds: number
+  timeouts: SessionTimeouts
   now: () => number
 }): SessionLifecycle {
-  const ttlMs = deps.absoluteTimeoutSeconds * 1000
+  const ttlMs = deps.timeouts.browser.absoluteTimeoutSeconds * 1000
+  const mobileTtlMs = deps.timeouts.mobile.absoluteTimeoutSeconds * 1000
+
+  /** The part of a login every transport shares: who the user is, and the grant (its only copy of the tokens). */
+  async function newSession(tokens: TokenSet, grantTtlMs: number, grantExpiresAt?: number): Promise<BrokerSession> {
+    const { subject, claims, providerSid, providerSub } = await identify(tokens)
+    const grantId = newId()
+    const createdAt = deps.now()
+    await deps.grants.put(
+      { id: grantId, subject, tokens, apiTokens: {}, createdAt, version: 1, ...(grantExpiresAt !== undefined && { expiresAt: grantExpiresAt }) },
+      grantTtlMs,
+    )
+    return { sub: subject, claims, grantId, logoutSid: newId(), providerSid, providerSub, createdAt }
+  }
 
   async function identify(tokens: TokenSet) {
     // DESIGN.md: the subject is looked up in the ID token, then the userinfo ("me") answer, then the token response
@@ -80,25 +101,36 @@ export function createSessionLifecycle(deps: {
 
   return {
     async start(req, tokens) {
-      const { subject, claims, providerSid, providerSub } = await identify(tokens)
-      const grantId = newId()
-      await deps.grants.put(
-        { id: grantId, subject, tokens, apiTokens: {}, createdAt: deps.now(), version: 1 },
-        ttlMs,
-      )
+      const broker = await newSession(tokens, ttlMs)
       const previous = req.session.broker
       const previousId = req.sessionID
       // a new session id at login: the pre-login id (possibly planted by an attacker) is dead afterwards
       await new Promise<void>((resolve, reject) => req.session.regenerate((err) => (err ? reject(err) : resolve())))
       if (previous) await end(previousId, previous, { revoke: true })
-      const broker: BrokerSession = {
-        sub: subject, claims, grantId, logoutSid: newId(), providerSid, providerSub, createdAt: deps.now(),
-      }
       req.session.broker = broker
       await new Promise<void>((resolve, reject) => req.session.save((err) => (err ? reject(err) : resolve())))
-      await deps.index.add(req.sessionID, { sub: subject, providerSub, providerSid }, ttlMs)
-      deps.logger.info({ event: LogEvents.loginSucceeded, sub: subject }, 'login succeeded')
+      await deps.index.add(req.sessionID, broker, ttlMs)
+      deps.logger.info({ event: LogEvents.loginSucceeded, sub: broker.sub }, 'login succeeded')
       return broker
+    },
+    async startMobile(tokens, app, handoffUntil) {
+      const pendingMs = Math.max(1000, handoffUntil - deps.now())
+      const base = await newSession(tokens, pendingMs, deps.now() + mobileTtlMs)
+      const handle = newHandle()
+      const sessionId = sessionIdOfHandle(handle)
+      const broker: BrokerSession = { ...base, kind: 'mobile', clientId: app.clientId, dpopJkt: app.dpopJkt, handoffUntil }
+      await deps.httpSession.save(sessionId, broker)
+      await deps.index.add(sessionId, broker, mobileTtlMs)
+      deps.logger.info({ event: LogEvents.loginSucceeded, sub: broker.sub, clientId: app.clientId }, 'mobile login succeeded')
+      return { handle, sessionId }
+    },
+    async redeemed(sessionId, session) {
+      const { handoffUntil: _, ...active } = session
+      const grant = await deps.grants.get(session.grantId)
+      if (!grant) throw sessionExpired({ detail: 'grant gone before the handoff' })
+      await deps.grants.put(grant, Math.max(1000, (grant.expiresAt ?? deps.now()) - deps.now()))
+      await deps.httpSession.save(sessionId, active)
+      return active
     },
     end,
   }

@@ -18,6 +18,8 @@ export const LogEvents = {
   requestFailed: 'http.request_failed',
   loginStarted: 'login.started',
   loginSucceeded: 'login.succeeded',
+  mobileHandoffRedeemed: 'mobile.handoff_redeemed',
+  mobileLogout: 'mobile.logout',
   loginFailed: 'login.failed',
   logout: 'logout.completed',
   revocationFailed: 'logout.revocation_failed',

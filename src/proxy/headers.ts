@@ -10,6 +10,8 @@ const hopByHop = ['connection', 'keep-alive', 'te', 'trailer', 'transfer-encodin
 // never forwarded: the browser's credentials, the broker's own headers, what the broker sets itself
 const requestDrop = new Set([
   ...hopByHop, 'host', 'cookie', 'authorization', 'proxy-authorization', 'expect', 'http2-settings',
+  // a mobile app's DPoP proof (RFC 9449) is for the broker, like its handle; X-On-Behalf-Of names a job's user
+  'dpop', 'x-on-behalf-of',
   'forwarded', 'x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-host', 'x-real-ip',
 ])
 // the broker's origin policy is its own: an upstream cannot grant CORS or re-authenticate a proxy

@@ -14,6 +14,20 @@ export interface LoginTransaction {
   returnTo: string
   /** epoch ms */
   createdAt: number
+  /** a mobile app's login (GET /bff/mobile/authorize): the callback hands a one-time code to the app instead */
+  mobile?: MobileLogin
+}
+
+/** What a mobile app sent to /bff/mobile/authorize, checked there, and bound to the handoff code at the callback. */
+export interface MobileLogin {
+  clientId: string
+  redirectUri: string
+  /** the app's own state, returned to it unchanged */
+  state?: string
+  /** S256 challenge of the app's verifier (RFC 7636) */
+  codeChallenge: string
+  /** RFC 9449 §10: the thumbprint of the app's DPoP key, for DPoP apps */
+  dpopJkt?: string
 }
 
 export const LOGIN_TRANSACTION_TTL_MS = 10 * 60_000

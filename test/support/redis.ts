@@ -44,6 +44,20 @@ export async function keysWithPrefix(url: string, prefix: string): Promise<KeyWi
   }
 }
 
+/** Every key under `prefix` and its value (strings and set members), as one text: what a Redis dump would show. */
+export async function redisDump(url: string, prefix: string): Promise<string> {
+  const keys = await keysWithPrefix(url, prefix)
+  const redis = new Redis(url, { maxRetriesPerRequest: 1 })
+  try {
+    const values = await Promise.all(
+      keys.map(async ({ key }) => ((await redis.type(key)) === 'set' ? (await redis.smembers(key)).join(' ') : ((await redis.get(key)) ?? ''))),
+    )
+    return keys.map(({ key }, i) => `${key} ${values[i]}`).join('\n')
+  } finally {
+    redis.disconnect()
+  }
+}
+
 /** Rate-limit windows are aligned on the minute: start a rate-limit test well inside one. */
 export async function awayFromWindowEdge(): Promise<void> {
   const left = 60_000 - (Date.now() % 60_000)

@@ -10,6 +10,7 @@ import { clearLoginCookies, loginCookieName, readLoginCookie, type LoginCookieOp
 import type { RateLimiter, WindowLimit } from '../rate-limit.js'
 import type { SessionLifecycle } from '../session-lifecycle.js'
 import type { TrustProxy } from '../../proxy/headers.js'
+import type { FinishMobileLogin } from './mobile/finish-login.js'
 
 export interface CallbackRouteDeps {
   provider: OAuthProvider
@@ -25,6 +26,8 @@ export interface CallbackRouteDeps {
   trustProxy: TrustProxy
   /** callbacks with a valid login cookie, per client address and minute */
   callbackLimit: WindowLimit
+  /** the end of a mobile app's login (absent: no mobile apps configured) */
+  finishMobile?: FinishMobileLogin
 }
 
 /**
@@ -35,9 +38,9 @@ export interface CallbackRouteDeps {
 export function createCallbackRoute(deps: CallbackRouteDeps): RequestHandler {
   return async (req, res) => {
     try {
-      const returnTo = await completeLogin(req, res, deps)
-      deps.metrics.loginOutcomes.inc({ outcome: 'success' })
-      res.set('Cache-Control', 'no-store').redirect(302, returnTo)
+      const { location, mobile } = await completeLogin(req, res, deps)
+      if (!mobile) deps.metrics.loginOutcomes.inc({ outcome: 'success' })
+      res.set('Cache-Control', 'no-store').redirect(302, location)
     } catch (err) {
       const error = toBffError(err)
       deps.metrics.loginOutcomes.inc({ outcome: error.code })
@@ -62,7 +65,7 @@ function openLogin(req: Request, deps: CallbackRouteDeps, state: string): LoginT
   })
 }
 
-async function completeLogin(req: Request, res: Response, deps: CallbackRouteDeps): Promise<string> {
+async function completeLogin(req: Request, res: Response, deps: CallbackRouteDeps): Promise<{ location: string; mobile: boolean }> {
   const state = req.query.state
   if (typeof state !== 'string' || state.length === 0 || state.length > 512) {
     throw loginFailed({ message: 'The login response has no valid state.', detail: 'missing state' })
@@ -73,6 +76,17 @@ async function completeLogin(req: Request, res: Response, deps: CallbackRouteDep
   await enforceAddressLimit(req, res, deps, deps.callbackLimit)
   // the login ends here, whatever follows: its cookie goes, other tabs' pending logins stay
   clearLoginCookies(res, deps.loginCookie, [loginCookieName(deps.loginCookie.name, state)])
+  const exchange = () => exchangeCode(req, deps, state, tx)
+  // a mobile login ends in the app, never in a cookie session of this browser
+  if (tx.mobile) {
+    if (!deps.finishMobile) throw loginFailed({ detail: 'mobile login, but no mobile apps are configured any more' })
+    return { location: await deps.finishMobile(tx.mobile, exchange), mobile: true }
+  }
+  await deps.sessions.start(req, await exchange())
+  return { location: tx.returnTo, mobile: false }
+}
+
+async function exchangeCode(req: Request, deps: CallbackRouteDeps, state: string, tx: LoginTransaction): Promise<TokenSet> {
   const providerError = req.query.error
   if (providerError !== undefined) {
     const code = typeof providerError === 'string' ? providerError.replace(/[^\w.-]/g, '').slice(0, 64) : 'error'
@@ -84,11 +98,5 @@ async function completeLogin(req: Request, res: Response, deps: CallbackRouteDep
   }
   const callbackUrl = new URL(`${deps.basePath}/callback`, deps.publicUrl)
   callbackUrl.search = new URL(req.originalUrl, deps.publicUrl).search
-  const tokens: TokenSet = await deps.provider.exchangeCode(
-    callbackUrl,
-    { state, codeVerifier: tx.codeVerifier, nonce: tx.nonce },
-    deps.redirectUri,
-  )
-  await deps.sessions.start(req, tokens)
-  return tx.returnTo
+  return deps.provider.exchangeCode(callbackUrl, { state, codeVerifier: tx.codeVerifier, nonce: tx.nonce }, deps.redirectUri)
 }

@@ -1,7 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto'
 import type { Request, RequestHandler, Response } from 'express'
 import type { OAuthProvider } from '../../oauth/provider.js'
-import type { LoginTransactions } from '../../session/login-transactions.js'
+import type { LoginTransactions, MobileLogin } from '../../session/login-transactions.js'
 import type { Logger } from '../../observability/logger.js'
 import { LogEvents } from '../../observability/log-events.js'
 import { invalidRequest, tooManyRequests } from '../../errors.js'
@@ -59,27 +59,40 @@ export async function enforceAddressLimit(
   })
 }
 
-/** GET /bff/login?returnTo=/path → 302 to the authorization endpoint (code flow, PKCE S256, state, nonce). */
+/**
+ * Starts the code flow (PKCE S256, state, nonce) for this browser: the transaction goes in a sealed login cookie,
+ * and the answer is the 302 to the authorization endpoint. Shared by the browser and the mobile logins.
+ */
+export async function beginLogin(
+  req: Request,
+  res: Response,
+  deps: LoginRouteDeps,
+  login: { returnTo: string; mobile?: MobileLogin },
+): Promise<void> {
+  await deps.provider.ensureReady()
+  const state = random()
+  const codeVerifier = random()
+  const nonce = deps.openid ? random() : undefined
+  const createdAt = deps.now()
+  // the transaction lives in this browser's cookie, not in Redis: a flood of logins stores nothing here
+  const sealed = deps.transactions.seal(state, { codeVerifier, nonce, createdAt, ...login })
+  setLoginCookie(req, res, deps.loginCookie, { state, sealed, createdAt })
+  const url = await deps.provider.authorizationUrl({
+    state,
+    nonce,
+    codeChallenge: sha256(codeVerifier),
+    redirectUri: deps.redirectUri,
+  })
+  deps.logger.info({ event: LogEvents.loginStarted, ...(login.mobile && { clientId: login.mobile.clientId }) }, 'login started')
+  res.set('Cache-Control', 'no-store').redirect(302, url.href)
+}
+
+/** GET /bff/login?returnTo=/path → 302 to the authorization endpoint. */
 export function createLoginRoute(deps: LoginRouteDeps): RequestHandler {
   return async (req, res) => {
     await enforceAddressLimit(req, res, deps, deps.loginLimit)
     const returnTo = safeReturnTo(req.query.returnTo, deps.publicUrl, deps.allowedReturnOrigins)
     if (!returnTo) throw invalidRequest({ message: 'returnTo must be a relative path on this site.' })
-    await deps.provider.ensureReady()
-    const state = random()
-    const codeVerifier = random()
-    const nonce = deps.openid ? random() : undefined
-    const createdAt = deps.now()
-    // the transaction lives in this browser's cookie, not in Redis: a flood of logins stores nothing here
-    const sealed = deps.transactions.seal(state, { codeVerifier, nonce, returnTo, createdAt })
-    setLoginCookie(req, res, deps.loginCookie, { state, sealed, createdAt })
-    const url = await deps.provider.authorizationUrl({
-      state,
-      nonce,
-      codeChallenge: sha256(codeVerifier),
-      redirectUri: deps.redirectUri,
-    })
-    deps.logger.info({ event: LogEvents.loginStarted }, 'login started')
-    res.set('Cache-Control', 'no-store').redirect(302, url.href)
+    await beginLogin(req, res, deps, { returnTo })
   }
 }
