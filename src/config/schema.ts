@@ -1,7 +1,7 @@
 import { z } from 'zod'
 import type { ClientAuth, DialectName, TokenKind } from './types.js'
 import { mobileSchema } from './mobile-schema.js'
-import { absoluteUri, httpUrl, jobClientId, origin, pathPrefix, redisUrl, scopeToken, secretHash } from './schema-fields.js'
+import { absoluteUri, headerValue, httpUrl, jobClientId, origin, pathPrefix, redisUrl, scopeToken, secretHash } from './schema-fields.js'
 
 /**
  * The config file's shape (DESIGN.md "Config file keys" and "Provider dialects"). Each key's `.describe()` is
@@ -169,6 +169,14 @@ const jobsSchema = z.strictObject({
   clients: z.array(jobClientSchema).default([]).describe('background jobs that authenticate to the broker'),
 })
 
+const frontendSchema = z.strictObject({
+  static: z.string().min(1).optional()
+    .describe('directory of the built SPA served on the broker origin (relative to the working directory)'),
+  target: httpUrl.optional().describe('frontend dev server every non-broker, non-API path is proxied to (WebSocket upgrades too)'),
+  contentSecurityPolicy: headerValue.optional()
+    .describe("Content-Security-Policy of the app's pages (default: same-origin only; with target also inline code and ws:)"),
+}).describe('the SPA on the broker origin: set exactly one of static, target')
+
 /**
  * An absent section parses as `{}`, so each missing key is named (`session.secrets: required`) rather than
  * the section as a whole; the cast admits the empty default that validation then reports on.
@@ -200,9 +208,11 @@ export const configSchema = z.strictObject({
   apis: z.array(apiSchema).default([]).describe('upstream APIs proxied with a Bearer token'),
   mobile: section(mobileSchema).describe('mobile apps with a back end (system-browser login, DPoP-bound handles)'),
   jobs: section(jobsSchema).describe('background job clients'),
+  frontend: frontendSchema.optional(),
 })
 
 export type ConfigInput = z.output<typeof configSchema>
 export type ProviderInput = z.output<typeof providerSchema>
 export type ApiInput = z.output<typeof apiSchema>
 export type JobsInput = z.output<typeof jobsSchema>
+export type FrontendInput = z.output<typeof frontendSchema>

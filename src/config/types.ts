@@ -107,6 +107,11 @@ export interface JobsConfig {
   clients: readonly JobClientConfig[]
 }
 
+/** `frontend`: the SPA on the broker's origin, from a directory or from a dev server (exactly one) */
+export type FrontendConfig =
+  | { kind: 'static'; /** absolute */ directory: string; contentSecurityPolicy?: string }
+  | { kind: 'target'; target: URL; contentSecurityPolicy?: string }
+
 export interface Config {
   publicUrl: URL
   port: number
@@ -123,5 +128,6 @@ export interface Config {
   apis: readonly ApiRoute[]
   mobile: MobileConfig
   jobs: JobsConfig
+  frontend?: FrontendConfig
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent'
 }
