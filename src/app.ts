@@ -46,6 +46,8 @@ import { createApiProxy } from './proxy/api-proxy.js'
 import { createApiRoutes } from './http/routes/api.js'
 import { createJobTokenErrors, createJobTokenRoute, jobTokenBodyLimit } from './http/routes/job-token.js'
 import { createJobClients } from './jobs/job-clients.js'
+import { reservedPaths } from './config/rules.js'
+import { createFrontend } from './frontend/frontend.js'
 import { createJobTokens } from './jobs/job-tokens.js'
 
 export interface AppDeps {
@@ -134,9 +136,13 @@ export function createApp(deps: AppDeps): BrokerApp {
   const dpop = createDpopVerifier({ publicUrl: config.publicUrl, clock: now, replay: createDpopReplayCheck({ store, prefix }) })
   const auth = createAuthenticator({ httpSession, grants, store, timeouts, now, publicUrl: config.publicUrl, dpop })
   const requireCsrfHeader = createRequireCsrfHeader(config.publicUrl)
+  const frontend = config.frontend && createFrontend({
+    config: config.frontend, publicUrl: config.publicUrl, basePath: base, brokerPaths: reservedPaths, proxy,
+  })
   const api = createApiRoutes({
     routeTable, proxy, auth, tokenManager, clientCredentials, httpSession, securityHeaders, track, errors, sessionWatch,
     isStoreError: isStoreUnavailableError,
+    otherUpgrade: frontend?.upgrade,
   })
 
   const isApiPath = (path: string) =>
@@ -247,6 +253,8 @@ export function createApp(deps: AppDeps): BrokerApp {
   )
   deps.extraRoutes?.(app)
   app.use(api.handler)
+  // the SPA (frontend.static or .target) takes what the broker and the APIs left, so their routes always win
+  if (frontend) app.use(frontend.handler)
   app.use((_req, _res, next) => next(notFound()))
   // a Redis timeout or dropped connection anywhere in a request is a 503, never a 500 or an anonymous 401
   app.use(((err, _req, _res, next) => next(isStoreUnavailableError(err) ? storeUnavailable({ cause: err }) : err)) as ErrorRequestHandler)

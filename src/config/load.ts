@@ -3,8 +3,9 @@ import { formatIssues } from './issues.js'
 import { readConfigFile } from './read-file.js'
 import { resolveProvider } from './resolve-provider.js'
 import { crossKeyProblems, type Sections } from './rules.js'
-import { configSchema, envOverrides, type ConfigInput } from './schema.js'
-import type { Config, ProviderConfig } from './types.js'
+import { resolve } from 'node:path'
+import { configSchema, envOverrides, type ConfigInput, type FrontendInput } from './schema.js'
+import type { Config, FrontendConfig, ProviderConfig } from './types.js'
 
 export { ConfigError } from './config-error.js'
 
@@ -103,8 +104,17 @@ function buildConfig(d: ConfigInput, provider: ProviderConfig, production: boole
     jobs: d.jobs,
     limits: d.limits,
     metrics: { ...(d.metrics.port !== undefined && { port: d.metrics.port }), host: d.metrics.host },
+    ...(d.frontend !== undefined && { frontend: buildFrontend(d.frontend) }),
     logLevel: d.logLevel,
   }
+}
+
+/** The rules made sure exactly one of static and target is set. */
+function buildFrontend({ static: directory, target, contentSecurityPolicy }: FrontendInput): FrontendConfig {
+  const csp = contentSecurityPolicy === undefined ? {} : { contentSecurityPolicy }
+  return directory !== undefined
+    ? { kind: 'static', directory: resolve(directory), ...csp }
+    : { kind: 'target', target: new URL(target ?? ''), ...csp }
 }
 
 /** Freezes plain objects, arrays and URL objects (a URL's setters still work: treat it as read-only). */

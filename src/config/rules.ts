@@ -1,3 +1,5 @@
+import { existsSync, statSync } from 'node:fs'
+import { join, resolve } from 'node:path'
 import type { ConfigInput } from './schema.js'
 
 /**
@@ -7,7 +9,7 @@ import type { ConfigInput } from './schema.js'
 export type Sections = Partial<ConfigInput>
 
 /** Routes the broker serves itself at the root, which an API prefix must not shadow. */
-const reservedPaths = ['/healthz', '/readyz', '/metrics']
+export const reservedPaths = ['/healthz', '/readyz', '/metrics']
 
 /** Authorization request parameters the broker sets itself; overriding them would break the flow's checks. */
 const brokerParams = [
@@ -24,6 +26,7 @@ export function crossKeyProblems(s: Sections, production: boolean): string[] {
     ...providerParamProblems(s),
     ...jobProblems(s),
     ...metricsProblems(s),
+    ...frontendProblems(s),
     ...(production ? productionProblems(s) : []),
   ]
 }
@@ -88,6 +91,29 @@ function jobProblems({ jobs, apis }: Sections): string[] {
 function metricsProblems({ metrics, port }: Sections): string[] {
   if (metrics?.port === undefined || metrics.port === 0 || metrics.port !== port) return []
   return [`metrics.port: must differ from port (${port}): it is a listener of its own`]
+}
+
+/** Exactly one way to serve the SPA; a directory that exists and has the index.html of client-side routes. */
+function frontendProblems({ frontend, publicUrl }: Sections): string[] {
+  if (frontend === undefined) return []
+  const { static: directory, target } = frontend
+  if (directory !== undefined && target !== undefined) return ['frontend: set only one of static, target']
+  if (directory === undefined && target === undefined) return ['frontend: set one of static, target']
+  if (target !== undefined) {
+    const own = publicUrl !== undefined && new URL(target).origin === new URL(publicUrl).origin
+    return own ? ["frontend.target: must not be the broker's own publicUrl"] : []
+  }
+  const root = resolve(directory ?? '')
+  if (!isDirectory(root)) return [`frontend.static: no such directory (${root})`]
+  return existsSync(join(root, 'index.html')) ? [] : [`frontend.static: ${root} has no index.html`]
+}
+
+function isDirectory(path: string): boolean {
+  try {
+    return statSync(path).isDirectory()
+  } catch {
+    return false
+  }
 }
 
 /** Production refuses what is only safe on a developer's machine. */

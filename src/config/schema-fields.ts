@@ -66,3 +66,6 @@ export const jobClientId = z.string().regex(jobClientIdPattern, 'must be 1 to 64
 
 /** The SHA-256 of a job secret as `npm run job:secret` prints it; anything else (the secret itself, upper case) is refused. */
 export const secretHash = z.string().regex(/^sha256:[0-9a-f]{64}$/, 'must be "sha256:" followed by 64 lowercase hex digits (npm run job:secret)')
+
+/** One header line's value: printable ASCII, so a config value cannot split or add a header (RFC 9110 §5.5). */
+export const headerValue = z.string().regex(/^[\x20-\x7E]+$/, 'must be one line of printable ASCII (a header value)')

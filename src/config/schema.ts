@@ -1,7 +1,7 @@
 import { z } from 'zod'
 import type { ClientAuth, DialectName, TokenKind } from './types.js'
 import { mobileSchema } from './mobile-schema.js'
-import { absoluteUri, httpUrl, jobClientId, origin, pathPrefix, redisUrl, scopeToken, secretHash } from './schema-fields.js'
+import { absoluteUri, headerValue, httpUrl, jobClientId, origin, pathPrefix, redisUrl, scopeToken, secretHash } from './schema-fields.js'
 
 /**
  * The config file's shape (DESIGN.md "Config file keys" and "Provider dialects"). Each key's `.describe()` is
@@ -186,6 +186,13 @@ const metricsSchema = z.strictObject({
   host: z.string().min(1).default('127.0.0.1')
     .describe('address of the metrics listener; 0.0.0.0 to let a scraper on another host or container in'),
 })
+const frontendSchema = z.strictObject({
+  static: z.string().min(1).optional()
+    .describe('directory of the built SPA served on the broker origin (relative to the working directory)'),
+  target: httpUrl.optional().describe('frontend dev server every non-broker, non-API path is proxied to (WebSocket upgrades too)'),
+  contentSecurityPolicy: headerValue.optional()
+    .describe("Content-Security-Policy of the app's pages (default: same-origin only; with target also inline code and ws:)"),
+}).describe('the SPA on the broker origin: set exactly one of static, target')
 
 /**
  * An absent section parses as `{}`, so each missing key is named (`session.secrets: required`) rather than
@@ -220,9 +227,11 @@ export const configSchema = z.strictObject({
   jobs: section(jobsSchema).describe('background job clients'),
   limits: section(limitsSchema).describe('slow and greedy clients'),
   metrics: section(metricsSchema).describe('the Prometheus /metrics endpoint'),
+  frontend: frontendSchema.optional(),
 })
 
 export type ConfigInput = z.output<typeof configSchema>
 export type ProviderInput = z.output<typeof providerSchema>
 export type ApiInput = z.output<typeof apiSchema>
 export type JobsInput = z.output<typeof jobsSchema>
+export type FrontendInput = z.output<typeof frontendSchema>

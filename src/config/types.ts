@@ -122,6 +122,10 @@ export interface MetricsConfig {
   port?: number
   host: string
 }
+/** `frontend`: the SPA on the broker's origin, from a directory or from a dev server (exactly one) */
+export type FrontendConfig =
+  | { kind: 'static'; /** absolute */ directory: string; contentSecurityPolicy?: string }
+  | { kind: 'target'; target: URL; contentSecurityPolicy?: string }
 
 export interface Config {
   publicUrl: URL
@@ -141,5 +145,6 @@ export interface Config {
   jobs: JobsConfig
   limits: LimitsConfig
   metrics: MetricsConfig
+  frontend?: FrontendConfig
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent'
 }

@@ -5,11 +5,11 @@ import type { Config } from '../config/types.js'
 import type { Logger } from '../observability/logger.js'
 import { startBroker, type RunningBroker } from '../server.js'
 import { startDemoApi, type DemoApi } from './api.js'
-import { mountDemoPage } from './page.js'
+import { demoPageDirectory } from './page.js'
 import { startDemoProvider, type DemoProvider } from './provider.js'
 
 // The whole demo as one function, so that `npm start` and the end-to-end tests run the very same thing:
-// identity provider, API and broker (with its page) on loopback, wired to each other, with fresh secrets.
+// identity provider, API and broker (serving its page as frontend.static) on loopback, wired to each other, with fresh secrets.
 
 export interface DemoStackOptions {
   /** the broker's port; 0 or absent picks a free one */
@@ -89,6 +89,7 @@ export async function startDemoStack(opts: DemoStackOptions = {}): Promise<DemoS
           authorizationParams: { prompt: 'consent' },
         },
         apis: [{ path: DEMO_API_PATH, target: api.url, token: 'user' }],
+        frontend: { static: demoPageDirectory() },
       },
       // the demo's settings are its own: BFF_* variables meant for a real deployment do not leak in
       {},
@@ -98,7 +99,6 @@ export async function startDemoStack(opts: DemoStackOptions = {}): Promise<DemoS
       host: '127.0.0.1',
       port,
       allowInsecureHttp: true,
-      extraRoutes: mountDemoPage,
     })
     return {
       url: publicUrl,

@@ -28,6 +28,8 @@ export interface ApiRouteDeps {
   errors: ErrorWriterOptions
   /** a Redis timeout or dropped connection: 503, never a 500 */
   isStoreError: (err: unknown) => boolean
+  /** upgrades for paths no API route takes (the frontend dev server's hot reload); without it they are a 404 */
+  otherUpgrade?: (req: IncomingMessage, socket: Duplex, head: Buffer) => void
 }
 
 /**
@@ -105,6 +107,7 @@ export function createApiRoutes(deps: ApiRouteDeps) {
     let match: RouteMatch | undefined
     try {
       match = deps.routeTable.match(req.url ?? '/')
+      if (!match && deps.otherUpgrade) return deps.otherUpgrade(req, socket, head)
       if (!match?.route.websocket) return writeUpgradeRefusal(socket, notFound())
       const { token, caller } = await authorize(req, match.route, 'same-origin')
       deps.proxy.upgrade(req, socket, head, match, token)
