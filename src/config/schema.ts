@@ -35,6 +35,8 @@ export const envOverrides = [
   { path: ['session', 'secrets'], env: 'BFF_SESSION_SECRETS', list: true },
   { path: ['tokens', 'encryptionKeys'], env: 'BFF_TOKEN_KEYS', list: true },
   { path: ['redis', 'url'], env: 'REDIS_URL', list: false },
+  // the container convention (and the image's HEALTHCHECK reads it too), so one PORT means one port everywhere
+  { path: ['port'], env: 'PORT', list: false },
 ] as const
 
 const hostPort = z.strictObject({
