@@ -10,7 +10,7 @@ import type { KeyValueStore } from './session/store.js'
 import type { OAuthProvider } from './oauth/provider.js'
 import { createOpenIdClientProvider } from './oauth/openid-client-provider.js'
 
-/** Slow clients are cut off: request headers must arrive within 20 s (DESIGN.md invariant 14). */
+/** Slow clients are cut off: request headers must arrive within 20 s (docs/architecture.md invariant 14). */
 export const HEADERS_TIMEOUT_MS = 20_000
 
 export interface RunningBroker {

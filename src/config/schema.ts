@@ -4,7 +4,7 @@ import { mobileSchema } from './mobile-schema.js'
 import { absoluteUri, httpUrl, jobClientId, origin, pathPrefix, redisUrl, scopeToken, secretHash } from './schema-fields.js'
 
 /**
- * The config file's shape (DESIGN.md "Config file keys" and "Provider dialects"). Each key's `.describe()` is
+ * The config file's shape (docs/config-reference.md and the README's "Provider dialects"). Each key's `.describe()` is
  * its one line of documentation (docs/config-reference.md is generated from it). Strict objects, so a
  * misspelt key is an error rather than a silently ignored setting. Cross-key rules live in `rules.ts`.
  */

@@ -1,5 +1,6 @@
 /**
- * Open-redirect guard (DESIGN.md invariant 5). A target is accepted when it is a same-origin relative path (one
+ * Open-redirect guard (docs/architecture.md invariant 5). A target is accepted when it is a same-origin relative
+ * path (one
  * leading `/`, not `//` or `/\`) or an absolute URL on an allowed origin. The value is resolved with the WHATWG URL
  * parser exactly as a browser would resolve the Location header, and the resolved origin must be allowed; what we
  * redirect to is the normalised form of that resolution, never the raw input.

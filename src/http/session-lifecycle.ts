@@ -34,7 +34,8 @@ export function createSessionLifecycle(deps: {
   const ttlMs = deps.absoluteTimeoutSeconds * 1000
 
   async function identify(tokens: TokenSet) {
-    // DESIGN.md: the subject is looked up in the ID token, then the userinfo ("me") answer, then the token response
+    // README "Provider dialects" (subjectClaim): the subject is looked up in the ID token, then the userinfo ("me")
+    // answer, then the token response
     let subject = readSubject(tokens.idTokenClaims, deps.subjectClaim)
     let info: Readonly<Record<string, unknown>> | undefined
     if (!subject || !tokens.idTokenClaims) {

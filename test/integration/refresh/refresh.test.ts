@@ -15,7 +15,10 @@ let upstream: Upstream
 let stop: () => Promise<void>
 let idpDown = false
 
-/** openid-client's customFetch hook: the fault-injection point for "provider unreachable" (STYLE.md §7). */
+/**
+ * openid-client's customFetch hook: the fault-injection point for "provider unreachable" (docs/architecture.md
+ * "Dependency notes").
+ */
 const providerFetch: typeof fetch = (input, init) => (idpDown ? Promise.reject(new TypeError('fetch failed')) : fetch(input, init))
 
 beforeAll(async () => {
