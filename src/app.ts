@@ -50,6 +50,11 @@ import { reservedPaths } from './config/rules.js'
 import { createFrontend } from './frontend/frontend.js'
 import { createJobTokens } from './jobs/job-tokens.js'
 
+/** the first path segment under basePath of every route the broker serves (the `route` label of its metrics) */
+const brokerRouteNames = new Set([
+  'login', 'callback', 'user', 'logout', 'backchannel-logout', 'jobs', 'mobile', 'sessions', 'grants', 'admin',
+])
+
 export interface AppDeps {
   config: Config
   store: KeyValueStore
@@ -149,8 +154,13 @@ export function createApp(deps: AppDeps): BrokerApp {
     path === `${base}/user` || path.startsWith(`${base}/login/`) || path === `${base}/backchannel-logout` ||
     path.startsWith(`${base}/jobs/`) || path === `${base}/mobile/token` || path === `${base}/mobile/logout` ||
     config.apis.some((a) => path === a.path || path.startsWith(`${a.path}/`))
+  // metric labels are a closed set: a route of the broker's own, an apis[].path, or `other` (any client can send any
+  // path, and every distinct label value is a new time series kept for the life of the process)
   const routeOf = (path: string) => {
-    if (path.startsWith(`${base}/`)) return path.slice(base.length + 1).split('/')[0] || 'other'
+    if (path.startsWith(`${base}/`)) {
+      const name = path.slice(base.length + 1).split('/')[0] ?? ''
+      return brokerRouteNames.has(name) ? name : 'other'
+    }
     if (path === '/healthz' || path === '/readyz' || path === '/metrics') return path.slice(1)
     return config.apis.find((a) => path === a.path || path.startsWith(`${a.path}/`))?.path ?? 'other'
   }

@@ -1,6 +1,6 @@
 // The error model (STYLE: one class, small factories): every layer may import this module; it imports nothing of ours.
 
-/** The closed set of error codes the broker answers with (STYLE.md §5). */
+/** The closed set of error codes the broker answers with (docs/architecture.md "Errors"). */
 export type BffErrorCode =
   | 'unauthorized'
   | 'csrf_failed'

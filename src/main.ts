@@ -9,7 +9,13 @@ async function main(): Promise<void> {
   }
   if (!process.env.BFF_CONFIG && process.env.NODE_ENV !== 'production') {
     // the self-contained demo: nothing of it loads when a real config is given
-    const { startDemo } = await import('./demo/start.js')
+    const { startDemo } = await import('./demo/start.js').catch((err: unknown) => {
+      // after `npm prune --omit=dev` the demo's identity provider (a dev dependency) is gone; say what to do instead
+      throw new Error(
+        `the demo needs the dev dependencies (npm ci): ${err instanceof Error ? err.message : String(err)}. ` +
+          'To run the broker, set BFF_CONFIG (and NODE_ENV=production): see README.md "Production"',
+      )
+    })
     await startDemo(process.env)
     return
   }

@@ -12,7 +12,7 @@ import { createOpenIdClientProvider } from './oauth/openid-client-provider.js'
 import { createMetricsListener } from './observability/metrics-listener.js'
 import { capConnectionsPerClient } from './http/connection-cap.js'
 
-/** Slow clients are cut off: request headers must arrive within 20 s (DESIGN.md invariant 14). */
+/** Slow clients are cut off: request headers must arrive within 20 s (docs/architecture.md invariant 14). */
 export const HEADERS_TIMEOUT_MS = 20_000
 
 export interface RunningBroker {

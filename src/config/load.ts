@@ -41,7 +41,7 @@ function isRecord(value: unknown): value is Record<string, unknown> {
 }
 
 /**
- * Secrets may come from the environment instead of the file (DESIGN.md "Start"); the environment wins.
+ * Secrets may come from the environment instead of the file (docs/architecture.md "Configuration"); the environment wins.
  * Empty variables count as unset, as `${VAR:-}` in a compose file produces them.
  */
 function applyEnvOverrides(raw: Record<string, unknown>, env: NodeJS.ProcessEnv): Record<string, unknown> {
@@ -49,6 +49,11 @@ function applyEnvOverrides(raw: Record<string, unknown>, env: NodeJS.ProcessEnv)
   for (const { path, env: name, list } of envOverrides) {
     const value = env[name]?.trim()
     if (value === undefined || value === '') continue
+    if (path.length === 1) {
+      // a top-level number (PORT): a string that is not digits stays a string, so the schema names the key
+      input[path[0]] = /^\d+$/.test(value) ? Number(value) : value
+      continue
+    }
     const [section, key] = path
     const current = input[section] ?? {}
     if (!isRecord(current)) continue // the schema reports the section itself

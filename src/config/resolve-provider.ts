@@ -11,7 +11,7 @@ function defined<T extends object>(value: T): Partial<T> {
 
 /**
  * The provider settings in force: an explicit key wins over the dialect preset, which wins over the
- * defaults (DESIGN.md "Provider dialects"). Also checks that the provider can be reached at all: by
+ * defaults (README "Provider dialects"). Also checks that the provider can be reached at all: by
  * discovery, by a preset, or by explicit endpoints.
  */
 export function resolveProvider(input: ProviderInput): { provider: ProviderConfig; problems: string[] } {

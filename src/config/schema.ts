@@ -4,7 +4,7 @@ import { mobileSchema } from './mobile-schema.js'
 import { absoluteUri, headerValue, httpUrl, jobClientId, origin, pathPrefix, redisUrl, scopeToken, secretHash } from './schema-fields.js'
 
 /**
- * The config file's shape (DESIGN.md "Config file keys" and "Provider dialects"). Each key's `.describe()` is
+ * The config file's shape (docs/config-reference.md and the README's "Provider dialects"). Each key's `.describe()` is
  * its one line of documentation (docs/config-reference.md is generated from it). Strict objects, so a
  * misspelt key is an error rather than a silently ignored setting. Cross-key rules live in `rules.ts`.
  */
@@ -35,6 +35,8 @@ export const envOverrides = [
   { path: ['session', 'secrets'], env: 'BFF_SESSION_SECRETS', list: true },
   { path: ['tokens', 'encryptionKeys'], env: 'BFF_TOKEN_KEYS', list: true },
   { path: ['redis', 'url'], env: 'REDIS_URL', list: false },
+  // the container convention (and the image's HEALTHCHECK reads it too), so one PORT means one port everywhere
+  { path: ['port'], env: 'PORT', list: false },
 ] as const
 
 const hostPort = z.strictObject({

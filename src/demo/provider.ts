@@ -93,7 +93,8 @@ function configuration(opts: DemoProviderOptions): Record<string, unknown> {
     cookies: { keys: [randomBytes(32).toString('base64url')] },
     pkce: { required: () => true },
     rotateRefreshToken: true,
-    // short access tokens so a demo session shows the broker refreshing (offline_access needs prompt=consent, NOTES.md)
+    // short access tokens so a demo session shows the broker refreshing (offline_access needs prompt=consent,
+    // docs/architecture.md "Dependency notes")
     ttl: { AccessToken: 300, IdToken: 3600, RefreshToken: 24 * 3600, AuthorizationCode: 60, Interaction: 600, Session: 24 * 3600, Grant: 24 * 3600 },
     features: {
       devInteractions: { enabled: true },

@@ -85,7 +85,8 @@ export async function startDemoStack(opts: DemoStackOptions = {}): Promise<DemoS
           clientId: DEMO_CLIENT_ID,
           clientSecret,
           scopes: ['openid', 'profile', 'email', 'offline_access'],
-          // oidc-provider issues a refresh token for offline_access only with prompt=consent (NOTES.md)
+          // oidc-provider issues a refresh token for offline_access only with prompt=consent (docs/architecture.md
+          // "Dependency notes")
           authorizationParams: { prompt: 'consent' },
         },
         apis: [{ path: DEMO_API_PATH, target: api.url, token: 'user' }],

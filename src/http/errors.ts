@@ -3,7 +3,8 @@ import type { Duplex } from 'node:stream'
 import type { ErrorRequestHandler } from 'express'
 import type { Logger } from '../observability/logger.js'
 import { LogEvents } from '../observability/log-events.js'
-import { defaultMessages, toBffError } from '../errors.js'
+import { defaultMessages, toBffError, type BffError } from '../errors.js'
+import { errorPage, errorPageCsp } from './error-page.js'
 
 /** A browser navigation (HTML wanted) gets a plain page; XHR/fetch and API routes get JSON. */
 export function wantsHtml(req: IncomingMessage): boolean {
@@ -11,8 +12,20 @@ export function wantsHtml(req: IncomingMessage): boolean {
   return (req.headers.accept ?? '').includes('text/html')
 }
 
-const escapeHtml = (s: string) =>
-  s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`)
+/**
+ * How loud a refusal is in the log. Routine answers are not warnings: every anonymous page load probes /bff/user
+ * (401 unauthorized) and browsers ask for /favicon.ico (404), so at warn they would drown what an operator must see.
+ * A session that ended (session_expired) is normal life, worth an info line. Everything else a correct front end,
+ * app or job never causes: a missing CSRF header (a broken client or a cross-site attempt), a malformed request or a
+ * hostile path, a failed login, spent rate limits, bad DPoP proofs or client credentials, a job outside its routes;
+ * those stay at warn. Server-side failures (5xx, never exposed) are errors.
+ */
+export function logLevelOf(error: BffError): 'debug' | 'info' | 'warn' | 'error' {
+  if (!error.expose) return 'error'
+  if (error.code === 'unauthorized' || error.code === 'not_found') return 'debug'
+  if (error.code === 'session_expired') return 'info'
+  return 'warn'
+}
 
 export interface ErrorWriterOptions {
   logger: Logger
@@ -26,8 +39,8 @@ export interface ErrorWriterOptions {
  */
 export function writeError(req: IncomingMessage, res: ServerResponse, err: unknown, html: boolean, opts: ErrorWriterOptions) {
   const error = toBffError(err)
-  const log = error.expose ? opts.logger.warn.bind(opts.logger) : opts.logger.error.bind(opts.logger)
-  log(
+  const level = logLevelOf(error)
+  opts.logger[level](
     {
       event: LogEvents.requestFailed,
       error: error.code,
@@ -52,11 +65,8 @@ export function writeError(req: IncomingMessage, res: ServerResponse, err: unkno
     const secure = opts.cookieSecure ? '; Secure' : ''
     res.appendHeader('Set-Cookie', `${opts.sessionCookieName}=; Path=/; Expires=Thu, 01 Jan 1970 00:00:00 GMT; HttpOnly${secure}`)
   }
-  const body = html
-    ? `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>${error.status} ${error.code}</title></head>` +
-      `<body><h1>${escapeHtml(error.code)}</h1><p>${escapeHtml(message)}</p>` +
-      `<p><a href="/">Back to the application</a></p></body></html>`
-    : JSON.stringify({ error: error.code, message })
+  if (html) res.setHeader('Content-Security-Policy', errorPageCsp(res.getHeader('Content-Security-Policy')))
+  const body = html ? errorPage(error, message) : JSON.stringify({ error: error.code, message })
   res.setHeader('Content-Type', html ? 'text/html; charset=utf-8' : 'application/json; charset=utf-8')
   res.setHeader('Content-Length', Buffer.byteLength(body))
   res.end(body)
@@ -73,7 +83,7 @@ export function writeUpgradeRefusal(socket: Duplex, err: unknown) {
   )
 }
 
-/** The one error handler (STYLE.md §5). Clears the session cookie on session_expired. */
+/** The one error handler (docs/architecture.md "Errors"). Clears the session cookie on session_expired. */
 export function createErrorHandler(
   deps: ErrorWriterOptions & {
     /** routes whose errors are always JSON (API prefixes, /bff/user …) */

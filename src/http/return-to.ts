@@ -1,7 +1,7 @@
 const maxLength = 2048
 
 /**
- * Open-redirect guard (invariant 5). A target is accepted when it is a same-origin relative path (one leading `/`,
+ * Open-redirect guard (docs/architecture.md invariant 5). A target is accepted when it is a same-origin relative path (one leading `/`,
  * not `//` or `/\`) or an absolute URL on an allowed origin. The checks run on the value the browser will act on:
  * the input resolved with the WHATWG URL parser against publicUrl (dot-segments removed, `%2e` read as `.`), and
  * what is returned, and later redirected to, is exactly that normalised value, never the raw input.

@@ -9,7 +9,8 @@ export interface SecurityHeaders {
 }
 
 /**
- * DESIGN.md invariant 12: nosniff, no referrer (the callback URL holds a code), framing refused, HSTS on https.
+ * docs/architecture.md invariant 12: nosniff, no referrer (the callback URL holds a code), framing refused, HSTS on
+ * https.
  * The broker serves JSON and small error pages, so the CSP denies everything but what those need; pages that need
  * more (the demo page) set their own policy. helmet's headers do not depend on the request: they are computed once
  * and then copied onto every response, which keeps helmet's choices without its per-request work.

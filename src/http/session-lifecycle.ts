@@ -55,7 +55,8 @@ export function createSessionLifecycle(deps: {
   }
 
   async function identify(tokens: TokenSet) {
-    // DESIGN.md: the subject is looked up in the ID token, then the userinfo ("me") answer, then the token response
+    // README "Provider dialects" (subjectClaim): the subject is looked up in the ID token, then the userinfo ("me")
+    // answer, then the token response
     let subject = readSubject(tokens.idTokenClaims, deps.subjectClaim)
     // the ID token's own sub: what userinfo must match and what a back-channel logout token names
     const providerSub = typeof tokens.idTokenClaims?.sub === 'string' ? tokens.idTokenClaims.sub : undefined

@@ -63,7 +63,7 @@ function chain(err: unknown): Loose[] {
   return out
 }
 
-/** Duck-typed on purpose: only oauth/openid-client-provider.ts imports openid-client (STYLE.md §2). */
+/** Duck-typed on purpose: only oauth/openid-client-provider.ts imports openid-client (docs/architecture.md "Layers"). */
 export function classifyOAuthError(err: unknown): Problem {
   const e = (err ?? {}) as Loose
   const code = str(e.code)
@@ -110,7 +110,7 @@ function toBff(problem: Problem, context: OAuthContext, cause: Error): BffError 
   if (problem.kind === 'config') return serverError(o)
   if (problem.kind === 'transient' || context === 'metadata') return idpUnavailable(o)
   switch (context) {
-    // at login every non-transient failure is the user's "login failed" (a clear 4xx, DESIGN.md /bff/callback)
+    // at login every non-transient failure is the user's "login failed" (a clear 4xx, README "Routes": /bff/callback)
     case 'callback':
     case 'userinfo':
       return loginFailed(o)
@@ -130,7 +130,8 @@ function toBff(problem: Problem, context: OAuthContext, cause: Error): BffError 
 }
 
 /**
- * The one funnel from openid-client (and fetch) failures to BffError (STYLE.md §5). The original error is not
+ * The one funnel from openid-client (and fetch) failures to BffError (docs/architecture.md "Errors"). The original
+ * error is not
  * kept as `cause`: openid-client attaches response bodies and callback parameters to its errors, which hold
  * tokens and codes; a copy with only its name and message is. Logs one line naming the provider.
  */

@@ -15,7 +15,10 @@ import type { OAuthProvider, TokenRequestOptions, TokenSet } from './provider.js
 export interface OpenIdClientProviderDeps {
   config: ProviderConfig
   logger: Logger
-  /** fault-injection hook (STYLE.md §7), used as openid-client's customFetch and for the JWKS */
+  /**
+   * fault-injection hook (docs/architecture.md "Dependency notes"), used as openid-client's customFetch and for the
+   * JWKS
+   */
   fetch?: typeof fetch
   /** http:// issuers and endpoints (loopback tests, the demo): openid-client's allowInsecureRequests */
   allowInsecureHttp?: boolean
@@ -55,7 +58,7 @@ export function createOpenIdClientProvider(deps: OpenIdClientProviderDeps): OAut
   const wireFetch = createWireFetch(baseFetch, config, tokenEndpoint) as oidc.CustomFetch
   const clientAuth = clientAuthFor(config) as oidc.ClientAuth
 
-  // explicit endpoints always win over discovered ones (DESIGN.md "Provider dialects")
+  // explicit endpoints always win over discovered ones (README "Provider dialects")
   const explicitMetadata = (): Partial<oidc.ServerMetadata> => {
     const m: { -readonly [K in keyof oidc.ServerMetadata]?: oidc.ServerMetadata[K] } = {}
     if (config.authorizationEndpoint) m.authorization_endpoint = config.authorizationEndpoint.href

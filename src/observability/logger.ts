@@ -4,7 +4,7 @@ export type Logger = PinoLogger
 
 /**
  * Paths that may hold a secret. Pino removes them before serialising, so a token can never reach a log line
- * even when a caller passes a whole object by mistake (DESIGN.md invariant 1).
+ * even when a caller passes a whole object by mistake (docs/architecture.md invariant 1).
  */
 const redactPaths = [
   'access_token', '*.access_token', 'refresh_token', '*.refresh_token', 'id_token', '*.id_token',

@@ -19,8 +19,9 @@ import type { ApiRoute } from '../config/types.js'
 import { createWebSocketTunnel } from './websocket-tunnel.js'
 import { watchUpload } from './upload-watch.js'
 
-// The only importer of undici (STYLE.md §2): one keep-alive Pool per upstream origin, driven with pool.stream,
-// the fastest pass-through API measured (NOTES.md "Proxying").
+// The only importer of undici (docs/architecture.md "Layers"): one keep-alive Pool per upstream origin, driven with
+// pool.stream,
+// the fastest pass-through API measured (docs/architecture.md "Dependency notes").
 
 export interface ApiProxyOptions {
   logger: Logger

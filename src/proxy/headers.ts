@@ -143,7 +143,7 @@ const asProto = (p: string | undefined): 'http' | 'https' | undefined =>
 const safeHost = (h: string | undefined) => (h && /^[a-z0-9.\-:[\]]+$/i.test(h) ? h : undefined)
 
 /**
- * Who the request came from, as X-Forwarded-* and Forwarded will tell the upstream (DESIGN.md invariant 13).
+ * Who the request came from, as X-Forwarded-* and Forwarded will tell the upstream (docs/architecture.md invariant 13).
  * - trustProxy false/0: every client value is ignored: the chain is the socket's peer, proto and host come from
  *   publicUrl (else the socket's TLS state and the Host header).
  * - otherwise, for an express request: express's own `trust proxy` semantics (req.ips, req.protocol, req.host),

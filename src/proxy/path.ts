@@ -1,7 +1,7 @@
 import { invalidRequest } from '../errors.js'
 
 /**
- * Checks of the raw request target before it is mapped onto an upstream (DESIGN.md invariant 13).
+ * Checks of the raw request target before it is mapped onto an upstream (docs/architecture.md invariant 13).
  *
  * Upstreams decode and normalise paths in their own ways (WHATWG URL turns `%2e%2e` into `..`, Tomcat treats
  * `..;` as `..`, some servers decode twice or accept `\` as `/`), so the broker refuses every spelling that

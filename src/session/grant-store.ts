@@ -9,7 +9,8 @@ export interface ApiToken {
 }
 
 /**
- * The token set of one login (DESIGN.md "Where tokens live"). Exactly one copy of each refresh token exists: sessions
+ * The token set of one login (docs/architecture.md "Where tokens live"). Exactly one copy of each refresh token
+ * exists: sessions
  * reference a grant by id and never copy tokens. Stored sealed with the key ring.
  */
 export interface Grant {

@@ -11,7 +11,10 @@ export interface HttpSession {
   middleware: RequestHandler
   /** the express-session store (sessions are destroyed by id on back-channel logout) */
   store: Store
-  /** slides the idle timeout without holding the response back (see NOTES.md on express-session's touch) */
+  /**
+   * slides the idle timeout without holding the response back (see docs/architecture.md "Dependency notes" on
+   * express-session's touch)
+   */
   touch(sessionId: string, session: BrokerSession): void
   /** writes a session record without a cookie (mobile sessions: the id is the hash of the handle) */
   save(sessionId: string, session: BrokerSession): Promise<void>

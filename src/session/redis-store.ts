@@ -5,7 +5,8 @@ import type { KeyValueStore } from './store.js'
 export type RedisClient = Redis | Cluster
 
 /**
- * Request-path defaults (NOTES.md): ioredis would otherwise queue commands while disconnected and retry for about a
+ * Request-path defaults (docs/architecture.md "Dependency notes"): ioredis would otherwise queue commands while
+ * disconnected and retry for about a
  * minute. Here a command fails within ~2 s, nothing queues while the link is down, and reconnection goes on forever
  * in the background so the broker recovers by itself.
  */

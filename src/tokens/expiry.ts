@@ -1,5 +1,6 @@
 /**
- * Expiry math for access tokens (DESIGN.md `tokens.refreshSkewSeconds`). Times follow the token response: `expiresAt`
+ * Expiry math for access tokens (docs/config-reference.md `tokens.refreshSkewSeconds`). Times follow the token
+ * response: `expiresAt`
  * in epoch seconds (as in TokenSet), `nowMs` in epoch milliseconds.
  */
 

@@ -21,7 +21,8 @@ export function lockOptionsFor(providerTimeoutMs: number): LockOptions {
  * Runs `fn` while holding `key` across every instance sharing the store: SET NX PX with a random holder token,
  * renewed (expireIfEquals) while `fn` runs, released with delIfEquals so an expired holder never frees another
  * holder's lease. A waiter that cannot get the lock in `waitMs` throws idp_unavailable (503): refreshing without the
- * lock could replay a rotated refresh token, which makes the provider revoke the whole grant (NOTES.md).
+ * lock could replay a rotated refresh token, which makes the provider revoke the whole grant (docs/architecture.md
+ * "Dependency notes").
  */
 export async function withLock<T>(
   store: KeyValueStore,

@@ -7,7 +7,8 @@ import type { KeyValueStore } from '../session/store.js'
  * Rotation grace: after a refresh that rotated the refresh token, a short-lived record maps a hash of the token just
  * used to the grant version that replaced it. A reader under the lock that still sees the old refresh token (a
  * stale or rolled-back grant record) waits for the new version instead of presenting a rotated refresh token again,
- * which a rotating provider answers by revoking the whole grant (NOTES.md, RFC 6749 §10.4 / OAuth 2.0 Security BCP
+ * which a rotating provider answers by revoking the whole grant (docs/architecture.md "Dependency notes", RFC 6749
+ * §10.4 / OAuth 2.0 Security BCP
  * §4.14.2). The record holds no token, only a hash and a version.
  */
 export interface RotationGrace {

@@ -1,6 +1,6 @@
 /**
  * In-process single-flight: concurrent callers with the same key share one promise, so N requests of one session
- * cost one lock round trip and at most one refresh (DESIGN.md invariant 10; Duende AccessTokenManagement's
+ * cost one lock round trip and at most one refresh (docs/architecture.md invariant 10; Duende AccessTokenManagement's
  * synchronisation). The entry is removed once the promise settles, so a failure is not cached.
  */
 export interface SingleFlight {

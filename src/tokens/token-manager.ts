@@ -28,7 +28,8 @@ export interface TokenManagerDeps extends Omit<GrantRefresherDeps, 'backoff'> {
 }
 
 /**
- * One refresh per grant at a time, across every instance sharing the store (DESIGN.md invariant 10): single-flight
+ * One refresh per grant at a time, across every instance sharing the store (docs/architecture.md invariant 10):
+ * single-flight
  * in the process, then the grant's lock in the store; under the lock the grant is re-read, so a refresh another
  * instance just finished is used rather than repeated. A fresh token costs one store read and one decryption.
  */

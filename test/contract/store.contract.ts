@@ -15,7 +15,7 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 const shortTtlMs = 80
 const pastTtlMs = 250
 
-/** One behaviour suite for every KeyValueStore implementation (STYLE.md §8, the RunSessionStoreTests idea). */
+/** One behaviour suite for every KeyValueStore implementation (oauth2-proxy's RunSessionStoreTests idea). */
 export function describeKeyValueStore(name: string, makeStore: () => Promise<StoreUnderTest>): void {
   describe(`KeyValueStore contract: ${name}`, () => {
     let subject: StoreUnderTest

@@ -2,7 +2,8 @@ import { Agent, request } from 'undici'
 
 // A tiny browser for HTTP tests: a cookie jar, manual redirects and navigation headers.
 // undici's request rather than fetch: fetch always sends Sec-Fetch-Mode: cors, so every call
-// would look like XHR to a server that tells navigations apart (NOTES.md).
+// would look like XHR to a server that tells navigations apart
+// (docs/architecture.md "Dependency notes").
 //
 // Simplifications, on purpose: cookies are host-only and keyed by host:port (Domain is kept
 // for assertions but not used for matching); Secure and SameSite are recorded, not enforced

@@ -2,8 +2,8 @@ import { readFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 
 /**
- * The 559 open-redirect payloads of oauth2-proxy's testdata (shared/testdata/openredirects.txt, MIT). The file lives
- * beside the checkout in ../shared; a copy is kept in test/fixtures so a clone runs without it.
+ * The 559 open-redirect payloads of oauth2-proxy's testdata (testdata/openredirects.txt, MIT), kept in test/fixtures
+ * (see its README for the source and licence).
  */
 export function openRedirectPayloads(): string[] {
   const path = fileURLToPath(new URL('../fixtures/openredirects.txt', import.meta.url))

@@ -1,12 +1,32 @@
-// The few lines of fetch code a SPA behind the broker needs: send X-CSRF: 1 (the broker refuses cookie-authenticated
-// calls without it, which a cross-site page cannot add without a CORS preflight the broker never grants), treat 401
-// as "log in", and log out by navigating to the logoutUrl the broker hands out.
+// The few lines of fetch code a SPA behind the broker needs (the README's "What the SPA does" has the same rules):
+// send X-CSRF: 1 (the broker refuses cookie-authenticated calls without it, which a cross-site page cannot add
+// without a CORS preflight the broker never grants); only the broker's own 401 (JSON {error} "unauthorized" or
+// "session_expired") means "log in", while an API's own 401 is that API's answer; the broker's 503 means "try again"
+// (retried a few times); log out by navigating to the logoutUrl the broker hands out.
 
 const $ = (id) => document.getElementById(id)
+const loginCodes = ['unauthorized', 'session_expired']
+const retryCodes = ['session_store_unavailable', 'idp_unavailable']
+const retryDelaysMs = [500, 1000, 2000]
+
+function brokerError(res, text) {
+  if (!(res.headers.get('content-type') ?? '').startsWith('application/json')) return undefined
+  const body = parse(text)
+  return typeof body?.error === 'string' ? body.error : undefined
+}
 
 async function call(path) {
-  const res = await fetch(path, { headers: { 'X-CSRF': '1', Accept: 'application/json' } })
-  return { status: res.status, text: await res.text() }
+  const headers = new Headers({ 'X-CSRF': '1', Accept: 'application/json' })
+  for (let attempt = 0; ; attempt++) {
+    const res = await fetch(path, { headers })
+    const text = await res.text()
+    const error = brokerError(res, text)
+    if (res.status === 503 && retryCodes.includes(error) && attempt < retryDelaysMs.length) {
+      await new Promise((resolve) => setTimeout(resolve, retryDelaysMs[attempt]))
+      continue
+    }
+    return { status: res.status, text, loginRequired: res.status === 401 && loginCodes.includes(error) }
+  }
 }
 
 function parse(text) {
@@ -51,8 +71,8 @@ function show(section) {
 
 async function callApi() {
   $('api-status').textContent = 'Calling…'
-  const { status, text } = await call('/api/demo/orders')
-  if (status === 401) return loggedOut('Your session has ended; log in again.')
+  const { status, text, loginRequired } = await call('/api/demo/orders')
+  if (loginRequired) return loggedOut('Your session has ended; log in again.')
   $('api-status').textContent = `HTTP ${status}`
   const body = parse(text)
   $('api-answer').textContent = body ? JSON.stringify(body, null, 2) : text
@@ -66,9 +86,9 @@ function loggedOut(message) {
 }
 
 async function loadUser() {
-  const { status, text } = await call('/bff/user')
+  const { status, text, loginRequired } = await call('/bff/user')
   lastUserAnswer = `HTTP ${status}\n${text}`
-  if (status === 401) return loggedOut('You are not logged in.')
+  if (loginRequired) return loggedOut('You are not logged in.')
   const user = parse(text)
   if (status !== 200 || !user) {
     $('status').textContent = `The broker answered HTTP ${status}; try reloading.`

@@ -3,7 +3,7 @@ import { createBrowser, login, startBrokerWithUpstream, type TestBroker } from '
 import { TEST_CLIENT_SECRET } from '../../support/oidc-provider.js'
 import type { Upstream } from '../../support/upstream.js'
 
-// /metrics is what an operator scrapes (DESIGN.md "operator"): Prometheus text, request counts by route, login
+// /metrics is what an operator scrapes (docs/architecture.md "Who uses it"): Prometheus text, request counts by route, login
 // outcomes, process metrics, and never a secret.
 
 let broker: TestBroker
@@ -91,5 +91,21 @@ describe('/metrics', () => {
       expect(scrape.body).not.toContain(secret!)
       expect(scrape.body).not.toContain(decodeURIComponent(secret!))
     }
+  })
+
+  it('when a client requests 50 random unknown /bff paths, then /metrics gains no route label value but other', async () => {
+    const b = createBrowser()
+    const routesNow = async () => {
+      const scrape = await createBrowser().get(`${broker.origin}/metrics`, { xhr: true })
+      return new Set(samples(scrape.body).filter((s) => s.name === 'bff_http_requests_total').map((s) => s.labels.route))
+    }
+    expect((await b.get(`${broker.origin}/bff/nothing-here`, { xhr: true })).status).toBe(404)
+    const before = await routesNow()
+    expect(before.has('other')).toBe(true)
+    for (let i = 0; i < 50; i++) {
+      const junk = Math.random().toString(36).slice(2)
+      expect((await b.get(`${broker.origin}/bff/${junk}/x`, { xhr: true })).status).toBe(404)
+    }
+    expect([...(await routesNow())].filter((route) => !before.has(route) && route !== 'metrics')).toEqual([])
   })
 })

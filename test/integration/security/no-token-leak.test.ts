@@ -58,7 +58,7 @@ describe('no token reaches the browser or the logs (invariant 1)', () => {
     }
     expect(seen.length).toBe(6)
     for (const res of seen) {
-      // OIDC RP-Initiated Logout's id_token_hint is the one documented exception (DESIGN.md invariant 1)
+      // OIDC RP-Initiated Logout's id_token_hint is the one documented exception (docs/architecture.md invariant 1)
       const headers = Object.entries(res.headers)
         .map(([k, v]) => (k === 'location' && res === logout ? String(v).replace(/id_token_hint=[^&]+/, '') : `${k}: ${String(v)}`))
         .join('\n')

@@ -140,6 +140,12 @@ describe('parseConfig env overrides', () => {
     expect(parseConfig(validRaw(), { BFF_CLIENT_SECRET: '' }).provider.clientSecret).toBe('file-secret')
   })
 
+  it('when PORT is set, then it wins over the file\'s port, and a PORT that is not a number is an error naming port', () => {
+    expect(parseConfig({ ...validRaw(), port: 8080 }, { PORT: '8081' }).port).toBe(8081)
+    expect(parseConfig({ ...validRaw(), port: 8080 }, { PORT: '' }).port).toBe(8080)
+    expect(problemsOf({ ...validRaw(), port: 8080 }, { PORT: 'eighty' })).toEqual([expect.stringMatching(/^port: /)])
+  })
+
   it('when REDIS_URL is set and the file names a Sentinel, then REDIS_URL replaces the Sentinel', () => {
     const raw = { ...validRaw(), redis: { sentinel: { name: 'mymaster', nodes: [{ host: 's1', port: 26379 }] } } }
     const config = parseConfig(raw, { REDIS_URL: 'redis://r:6379' })

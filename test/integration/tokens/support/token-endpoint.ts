@@ -4,7 +4,8 @@ import type { Clock } from '../../../../src/tokens/clock.js'
 
 /**
  * A test double of OUR OAuthProvider port (not of any library): a small in-memory token endpoint that counts its
- * grants and behaves like a rotating provider (oidc-provider, NOTES.md): every refresh token is single-use, and a
+ * grants and behaves like a rotating provider (oidc-provider, docs/architecture.md "Dependency notes"): every
+ * refresh token is single-use, and a
  * replayed one revokes the whole grant and answers invalid_grant (thrown as session_expired, as the real port does).
  */
 export interface TokenEndpoint {
