@@ -21,6 +21,11 @@ import { createRequestContext, createRequestTracker } from './http/middleware/re
 import { createRequireCsrfHeader } from './http/middleware/csrf.js'
 import { requireLoadedSession } from './http/middleware/require-session.js'
 import { authenticated, createAuthenticator } from './http/authenticate.js'
+import { createOfflineGrants } from './session/offline-grants.js'
+import { createSessionAdmin } from './http/session-admin.js'
+import { createJobCalls } from './jobs/job-calls.js'
+import { createSelfServiceRoutes } from './http/routes/sessions.js'
+import { createAdminRoutes } from './http/routes/admin.js'
 import { createDpopVerifier } from './mobile/dpop.js'
 import { createDpopReplayCheck } from './mobile/dpop-replay.js'
 import { createHandoffCodes } from './mobile/handoff.js'
@@ -100,14 +105,20 @@ export function createApp(deps: AppDeps): BrokerApp {
   const sessionWatch = createSessionWatch({
     sessions: httpSession, clock, logger, intervalMs: config.session.websocketCheckSeconds * 1000,
   })
+  const offlineGrantIdleMs = config.jobs.offlineGrantIdleSeconds * 1000
+  const offlineGrants = createOfflineGrants({ store, prefix, idleMs: offlineGrantIdleMs, now, grantKey: grants.key })
   const sessions = createSessionLifecycle({
-    provider, grants, index, httpSession, logger, now,
+    provider, grants, index, httpSession, logger, now, offlineGrants, offlineGrantIdleMs,
     watch: sessionWatch,
     subjectClaim: config.provider.subjectClaim,
     timeouts,
   })
+  const sessionAdmin = createSessionAdmin({
+    provider, grants, index, httpSession, offlineGrants, sessions, store, timeouts, logger, now,
+    sessionKey: (id) => `${prefix}sess:${id}`,
+  })
   const tokenManager = createTokenManager({
-    grants, store, provider, clock, prefix, logger, metrics,
+    grants, store, provider, clock, prefix, logger, metrics, offlineGrantIdleMs,
     refreshSkewSeconds: config.tokens.refreshSkewSeconds,
     grantTtlMs: config.session.absoluteTimeoutSeconds * 1000,
     providerTimeoutMs: config.provider.timeoutMs,
@@ -119,6 +130,7 @@ export function createApp(deps: AppDeps): BrokerApp {
   })
   const jobClients = createJobClients(config.jobs.clients)
   const jobTokens = createJobTokens({ store, prefix, clients: jobClients, tokenTtlSeconds: config.jobs.tokenTtlSeconds, now })
+  const jobCalls = createJobCalls({ offlineGrants, tokenManager, clientCredentials, admin: sessionAdmin, logger })
   const routeTable = createRouteTable(config.apis)
   const proxy = createApiProxy({
     logger,
@@ -139,13 +151,13 @@ export function createApp(deps: AppDeps): BrokerApp {
   const track = createRequestTracker({ logger, metrics })
   const errors = { logger, sessionCookieName: config.session.cookieName, cookieSecure: config.session.secure }
   const dpop = createDpopVerifier({ publicUrl: config.publicUrl, clock: now, replay: createDpopReplayCheck({ store, prefix }) })
-  const auth = createAuthenticator({ httpSession, grants, store, timeouts, now, publicUrl: config.publicUrl, dpop })
+  const auth = createAuthenticator({ httpSession, grants, store, timeouts, now, publicUrl: config.publicUrl, dpop, jobs: jobTokens })
   const requireCsrfHeader = createRequireCsrfHeader(config.publicUrl)
   const frontend = config.frontend && createFrontend({
     config: config.frontend, publicUrl: config.publicUrl, basePath: base, brokerPaths: reservedPaths, proxy,
   })
   const api = createApiRoutes({
-    routeTable, proxy, auth, tokenManager, clientCredentials, httpSession, securityHeaders, track, errors, sessionWatch,
+    routeTable, proxy, auth, tokenManager, clientCredentials, httpSession, securityHeaders, track, errors, sessionWatch, jobCalls,
     isStoreError: isStoreUnavailableError,
     otherUpgrade: frontend?.upgrade,
   })
@@ -153,6 +165,7 @@ export function createApp(deps: AppDeps): BrokerApp {
   const isApiPath = (path: string) =>
     path === `${base}/user` || path.startsWith(`${base}/login/`) || path === `${base}/backchannel-logout` ||
     path.startsWith(`${base}/jobs/`) || path === `${base}/mobile/token` || path === `${base}/mobile/logout` ||
+    path.startsWith(`${base}/sessions`) || path.startsWith(`${base}/grants/`) || path.startsWith(`${base}/admin/`) ||
     config.apis.some((a) => path === a.path || path.startsWith(`${a.path}/`))
   // metric labels are a closed set: a route of the broker's own, an apis[].path, or `other` (any client can send any
   // path, and every distinct label value is a new time series kept for the life of the process)
@@ -251,6 +264,17 @@ export function createApp(deps: AppDeps): BrokerApp {
     authenticated(auth, { guard: 'csrf-header', require: true }),
     createSessionInfoRoute({ basePath: base, timeouts, now }),
   )
+  // session administration: self-service (cookie + CSRF header, or a mobile handle), and for admin job clients
+  const signedIn = authenticated(auth, { guard: 'csrf-header', require: true })
+  const selfService = createSelfServiceRoutes({ admin: sessionAdmin, sessionCookie, logger })
+  app.get(`${base}/sessions`, signedIn, selfService.list)
+  app.delete(`${base}/sessions/:id`, signedIn, selfService.endSession)
+  app.delete(`${base}/grants/:id`, signedIn, selfService.revokeGrant)
+  const asJob = authenticated(auth, { guard: 'none', require: false })
+  const adminApi = createAdminRoutes({ admin: sessionAdmin, logger })
+  app.get(`${base}/admin/users/:sub/sessions`, asJob, adminApi.guard, adminApi.listUser)
+  app.delete(`${base}/admin/users/:sub/sessions`, asJob, adminApi.guard, adminApi.endUser)
+  app.delete(`${base}/admin/sessions/:id`, asJob, adminApi.guard, adminApi.endSession)
   app.get(
     `${base}/logout`,
     ...withSession,

@@ -6,6 +6,8 @@ import type { KeyValueStore } from '../session/store.js'
 import { absoluteDeadline, type BrokerSession, type SessionTimeouts } from '../session/session.js'
 import { isHandle, sessionIdOfHandle } from '../mobile/handles.js'
 import { DPOP_ALGORITHMS, DpopError, type DpopVerifier } from '../mobile/dpop.js'
+import type { JobClientConfig } from '../config/types.js'
+import { jobTokenPrefix, type JobTokens } from '../jobs/job-tokens.js'
 import { BffError, csrfFailed, sessionExpired, storeUnavailable, unauthorized } from '../errors.js'
 
 /** A request authenticated as one user session, whichever transport carried it. */
@@ -21,8 +23,14 @@ export interface SessionCaller {
   expiresAt: number
 }
 
+/** A background job, authenticated by its job token (POST /bff/jobs/token). */
+export interface JobCaller {
+  kind: 'job'
+  client: JobClientConfig
+}
+
 /** Who is calling. Routes, the proxy and the token manager see this, never cookies or Authorization headers. */
-export type Caller = { kind: 'anonymous' } | SessionCaller
+export type Caller = { kind: 'anonymous' } | SessionCaller | JobCaller
 
 /**
  * How an ambient (cookie) credential is guarded against cross-site use: the `X-CSRF: 1` header (fetch/XHR), or a
@@ -55,7 +63,7 @@ export const invalidToken = (scheme: 'DPoP' | 'Bearer', detail: string) =>
 export const invalidDpopProof = (detail: string) =>
   new BffError(401, 'invalid_dpop_proof', { detail, wwwAuthenticate: challenge('DPoP', 'invalid_dpop_proof') })
 
-/** `DPoP <handle>` or `Bearer bffm_…`: a broker credential. Anything else (a stray provider token) is not ours. */
+/** `DPoP <handle>`, `Bearer bffm_…` or `Bearer bffj_…`: a broker credential. Anything else (a stray provider token) is not ours. */
 function brokerCredential(header: string | undefined): { scheme: 'DPoP' | 'Bearer'; token: string } | undefined {
   if (!header) return undefined
   const space = header.indexOf(' ')
@@ -63,7 +71,7 @@ function brokerCredential(header: string | undefined): { scheme: 'DPoP' | 'Beare
   const scheme = header.slice(0, space).toLowerCase()
   const token = header.slice(space + 1).trim()
   if (scheme === 'dpop') return { scheme: 'DPoP', token }
-  if (scheme === 'bearer' && token.startsWith('bffm_')) return { scheme: 'Bearer', token }
+  if (scheme === 'bearer' && (token.startsWith('bffm_') || token.startsWith(jobTokenPrefix))) return { scheme: 'Bearer', token }
   return undefined
 }
 
@@ -89,6 +97,7 @@ export function createAuthenticator(deps: {
   now: () => number
   publicUrl: URL
   dpop: DpopVerifier
+  jobs: JobTokens
 }): Authenticator {
   // session id → grant id: immutable once set (login issues a new id), so the grant can be read in parallel with
   // the session. Only ids are cached: the session itself is read from the store on every request (revocation holds)
@@ -149,10 +158,19 @@ export function createAuthenticator(deps: {
     return { kind: 'session', transport: 'handle', ...loaded }
   }
 
+  async function byJobToken(token: string): Promise<Caller> {
+    if (!deps.store.isAvailable()) throw storeUnavailable({ detail: 'store not connected' })
+    // read from the store on every call: a revoked or expired job token stops at once, on every instance
+    const found = await deps.jobs.lookup(token)
+    if (!found) throw invalidToken('Bearer', 'unknown or expired job token')
+    return { kind: 'job', client: found.client }
+  }
+
   return {
     async authenticate(req, opts) {
       const credential = brokerCredential(req.headers.authorization)
       // an explicit credential is not ambient, so no CSRF guard applies to it
+      if (credential?.token.startsWith(jobTokenPrefix)) return byJobToken(credential.token)
       if (credential) return byHandle(req, credential.scheme, credential.token)
       checkCookieGuard(req, opts.guard, deps.publicUrl)
       if (opts.loadSession === false) return anonymous

@@ -5,6 +5,7 @@ import type { GrantStore } from '../session/grant-store.js'
 import type { SessionIndex } from '../session/session-index.js'
 import type { HttpSession } from '../session/http-session.js'
 import type { SessionWatch } from '../session/session-watch.js'
+import type { OfflineGrants } from '../session/offline-grants.js'
 import { readSubject, userClaims, type BrokerSession, type SessionTimeouts } from '../session/session.js'
 import { newHandle, sessionIdOfHandle } from '../mobile/handles.js'
 import type { Logger } from '../observability/logger.js'
@@ -13,7 +14,7 @@ import { loginFailed, sessionExpired } from '../errors.js'
 
 export interface SessionLifecycle {
   /** after a successful token request: resolve the user, store the grant, rotate the session id (invariant 3) */
-  start(req: Request, tokens: TokenSet): Promise<BrokerSession>
+  start(req: Request, tokens: TokenSet, opts?: { offline?: boolean }): Promise<BrokerSession>
   /**
    * A mobile login (no cookie, no id rotation: the session id is the hash of a fresh handle). The record and its
    * grant live only until `handoffUntil` unless the handoff code is redeemed (`redeemed`).
@@ -26,6 +27,8 @@ export interface SessionLifecycle {
 }
 
 export const newId = () => randomBytes(32).toString('base64url')
+/** 128 bits: ids of the session administration API, unguessable and unrelated to any credential */
+export const newPublicId = () => randomBytes(16).toString('base64url')
 
 export function createSessionLifecycle(deps: {
   provider: OAuthProvider
@@ -37,21 +40,36 @@ export function createSessionLifecycle(deps: {
   logger: Logger
   subjectClaim: string
   timeouts: SessionTimeouts
+  offlineGrants: OfflineGrants
+  /** jobs.offlineGrantIdleSeconds, in ms */
+  offlineGrantIdleMs: number
   now: () => number
 }): SessionLifecycle {
   const ttlMs = deps.timeouts.browser.absoluteTimeoutSeconds * 1000
   const mobileTtlMs = deps.timeouts.mobile.absoluteTimeoutSeconds * 1000
 
   /** The part of a login every transport shares: who the user is, and the grant (its only copy of the tokens). */
-  async function newSession(tokens: TokenSet, grantTtlMs: number, grantExpiresAt?: number): Promise<BrokerSession> {
+  async function newSession(
+    tokens: TokenSet,
+    grant: { ttlMs: number; expiresAt?: number; offline?: boolean },
+  ): Promise<BrokerSession> {
     const { subject, claims, providerSid, providerSub } = await identify(tokens)
     const grantId = newId()
     const createdAt = deps.now()
+    const { expiresAt, offline } = grant
     await deps.grants.put(
-      { id: grantId, subject, tokens, apiTokens: {}, createdAt, version: 1, ...(grantExpiresAt !== undefined && { expiresAt: grantExpiresAt }) },
-      grantTtlMs,
+      { id: grantId, subject, tokens, apiTokens: {}, createdAt, version: 1, ...(expiresAt !== undefined && { expiresAt }), ...(offline && { offline }) },
+      grant.ttlMs,
     )
-    return { sub: subject, claims, grantId, logoutSid: newId(), providerSid, providerSub, createdAt }
+    return { sub: subject, claims, grantId, logoutSid: newId(), providerSid, providerSub, createdAt, publicId: newPublicId() }
+  }
+
+  /** an offline login keeps its grant as the user's offline grant, if the provider issued a refresh token */
+  function offlineGrantOf(tokens: TokenSet, wanted: boolean | undefined): boolean {
+    if (!wanted) return false
+    if (tokens.refreshToken) return true
+    deps.logger.warn({ event: LogEvents.offlineGrantNotIssued }, 'offline login without a refresh token: no offline grant kept')
+    return false
   }
 
   async function identify(tokens: TokenSet) {
@@ -82,13 +100,15 @@ export function createSessionLifecycle(deps: {
 
   async function end(sessionId: string, broker: BrokerSession, opts: { revoke: boolean }) {
     const grant = await deps.grants.get(broker.grantId)
-    await deps.grants.delete(broker.grantId)
+    // an offline grant outlives its sessions (OIDC Back-Channel Logout §2.7): only its own revocation ends it
+    const keepGrant = grant?.offline === true
+    if (!keepGrant) await deps.grants.delete(broker.grantId)
     const { sub, providerSub, providerSid } = broker
     await deps.index.remove(sessionId, { sub, providerSub, providerSid })
     await deps.httpSession.destroy(sessionId)
     deps.watch.ended(sessionId)
     const refreshToken = grant?.tokens.refreshToken
-    if (opts.revoke && refreshToken && deps.provider.hasRevocation()) {
+    if (opts.revoke && !keepGrant && refreshToken && deps.provider.hasRevocation()) {
       // RFC 7009: best effort; the grant is already gone on our side whatever the provider answers
       await deps.provider.revoke(refreshToken, 'refresh_token').catch((err: unknown) => {
         deps.logger.warn(
@@ -101,8 +121,11 @@ export function createSessionLifecycle(deps: {
   }
 
   return {
-    async start(req, tokens) {
-      const broker = await newSession(tokens, ttlMs)
+    async start(req, tokens, opts) {
+      const offline = offlineGrantOf(tokens, opts?.offline)
+      const session = await newSession(tokens, { ttlMs: offline ? deps.offlineGrantIdleMs : ttlMs, offline })
+      const userAgent = req.get('user-agent')?.slice(0, 200)
+      const broker: BrokerSession = userAgent ? { ...session, userAgent } : session
       const previous = req.session.broker
       const previousId = req.sessionID
       // a new session id at login: the pre-login id (possibly planted by an attacker) is dead afterwards
@@ -111,12 +134,17 @@ export function createSessionLifecycle(deps: {
       req.session.broker = broker
       await new Promise<void>((resolve, reject) => req.session.save((err) => (err ? reject(err) : resolve())))
       await deps.index.add(req.sessionID, broker, ttlMs)
-      deps.logger.info({ event: LogEvents.loginSucceeded, sub: broker.sub }, 'login succeeded')
+      if (offline) {
+        const at = broker.createdAt
+        const scopes = (tokens.scope ?? '').split(/[ ,]+/).filter(Boolean)
+        await deps.offlineGrants.add({ grantId: broker.grantId, publicId: newPublicId(), sub: broker.sub, createdAt: at, lastUsedAt: at, scopes })
+      }
+      deps.logger.info({ event: LogEvents.loginSucceeded, sub: broker.sub, offline }, 'login succeeded')
       return broker
     },
     async startMobile(tokens, app, handoffUntil) {
       const pendingMs = Math.max(1000, handoffUntil - deps.now())
-      const base = await newSession(tokens, pendingMs, deps.now() + mobileTtlMs)
+      const base = await newSession(tokens, { ttlMs: pendingMs, expiresAt: deps.now() + mobileTtlMs })
       const handle = newHandle()
       const sessionId = sessionIdOfHandle(handle)
       const broker: BrokerSession = { ...base, kind: 'mobile', clientId: app.clientId, dpopJkt: app.dpopJkt, handoffUntil }

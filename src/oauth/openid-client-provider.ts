@@ -152,7 +152,8 @@ export function createOpenIdClientProvider(deps: OpenIdClientProviderDeps): OAut
       params.response_type = config.responseType
       params.redirect_uri = request.redirectUri
       params.state = request.state
-      scopeParam(config.scopes, params)
+      scopeParam(request.offline && !config.scopes.includes('offline_access') ? [...config.scopes, 'offline_access'] : config.scopes, params)
+      if (request.offline) params.prompt = 'consent'
       if (config.pkce) {
         // RFC 7636 §4.3: S256 only, never plain
         params.code_challenge = request.codeChallenge

@@ -26,6 +26,11 @@ export interface AuthorizationRequest {
   codeChallenge: string
   nonce?: string
   redirectUri: string
+  /**
+   * an offline login (a background job may act for the user later): `offline_access` is added to the scopes and
+   * `prompt=consent` sent (OIDC Core §11: offline_access needs the consent prompt)
+   */
+  offline?: boolean
 }
 
 export interface TokenRequestOptions {

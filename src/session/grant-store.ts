@@ -24,9 +24,13 @@ export interface Grant {
   version: number
   /** epoch ms at which the grant ends (its session's absolute timeout); absent: createdAt + the browser's */
   expiresAt?: number
+  /** the user's offline grant (login with offline=1): it outlives its sessions, until revoked or idle too long */
+  offline?: boolean
 }
 
 export interface GrantStore {
+  /** the Redis key of a grant record (its TTL slides with an offline grant's use) */
+  key(id: string): string
   get(id: string): Promise<Grant | undefined>
   put(grant: Grant, ttlMs: number): Promise<void>
   delete(id: string): Promise<void>
@@ -49,6 +53,7 @@ export function createGrantStore(deps: { store: KeyValueStore; keyRing: KeyRing;
     return grant
   }
   return {
+    key,
     async get(id) {
       const sealed = await deps.store.get(key(id))
       if (!sealed) {

@@ -14,6 +14,8 @@ export interface LoginTransaction {
   returnTo: string
   /** epoch ms */
   createdAt: number
+  /** GET /bff/login?offline=1: the grant is kept as the user's offline grant (background jobs may act for them) */
+  offline?: boolean
   /** a mobile app's login (GET /bff/mobile/authorize): the callback hands a one-time code to the app instead */
   mobile?: MobileLogin
 }

@@ -68,6 +68,16 @@ export function createMemoryStore(now: () => number = Date.now): KeyValueStore {
       set.add(member)
       values.set(key, { value: set, expiresAt: Math.max(entry?.expiresAt ?? 0, now() + ttlMs) })
     },
+    async expire(key, ttlMs) {
+      const entry = live(key)
+      if (!entry) return false
+      entry.expiresAt = now() + ttlMs
+      return true
+    },
+    async ttl(key) {
+      const entry = live(key)
+      return entry && Number.isFinite(entry.expiresAt) ? entry.expiresAt - now() : undefined
+    },
     async removeFromSet(key, member) {
       const v = live(key)?.value
       if (v instanceof Set) v.delete(member)

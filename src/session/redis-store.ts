@@ -144,6 +144,13 @@ export function createRedisStore(client: RedisClient): KeyValueStore {
     async addToSet(key, member, ttlMs) {
       await client.eval(ADD_EXTENDING_TTL, 1, key, member, String(Math.ceil(ttlMs)))
     },
+    async expire(key, ttlMs) {
+      return (await client.pexpire(key, Math.max(1, Math.ceil(ttlMs)))) === 1
+    },
+    async ttl(key) {
+      const left = await client.pttl(key)
+      return left >= 0 ? left : undefined
+    },
     async removeFromSet(key, member) {
       await client.srem(key, member)
     },

@@ -6,6 +6,8 @@ export interface SessionIndexKeys {
   /** the ID token's `sub` (OIDC Back-Channel Logout 1.0 §2.4 names this one, whatever provider.subjectClaim is) */
   providerSub?: string
   providerSid?: string
+  /** the opaque id the session administration API names the session by (never its cookie value or handle) */
+  publicId?: string
 }
 
 /**
@@ -17,12 +19,15 @@ export interface SessionIndex {
   remove(sessionId: string, keys: SessionIndexKeys): Promise<void>
   /** every session under any of the keys given; callers check the session record itself */
   find(keys: { sub?: string; providerSub?: string; providerSid?: string }): Promise<string[]>
+  /** the session id behind a public id, or undefined */
+  byPublicId(publicId: string): Promise<string | undefined>
 }
 
 export function createSessionIndex(deps: { store: KeyValueStore; prefix: string }): SessionIndex {
   const subKey = (sub: string) => `${deps.prefix}idx:sub:${sub}`
   const providerSubKey = (sub: string) => `${deps.prefix}idx:psub:${sub}`
   const sidKey = (sid: string) => `${deps.prefix}idx:sid:${sid}`
+  const publicKey = (publicId: string) => `${deps.prefix}pub:s:${publicId}`
   const keysOf = (keys: SessionIndexKeys) => [
     subKey(keys.sub),
     ...(keys.providerSub ? [providerSubKey(keys.providerSub)] : []),
@@ -31,9 +36,14 @@ export function createSessionIndex(deps: { store: KeyValueStore; prefix: string 
   return {
     async add(sessionId, keys, ttlMs) {
       for (const key of keysOf(keys)) await deps.store.addToSet(key, sessionId, ttlMs)
+      if (keys.publicId) await deps.store.set(publicKey(keys.publicId), sessionId, ttlMs)
     },
     async remove(sessionId, keys) {
       for (const key of keysOf(keys)) await deps.store.removeFromSet(key, sessionId)
+      if (keys.publicId) await deps.store.del(publicKey(keys.publicId))
+    },
+    byPublicId(publicId) {
+      return /^[A-Za-z0-9_-]{1,64}$/.test(publicId) ? deps.store.get(publicKey(publicId)) : Promise.resolve(undefined)
     },
     async find(keys) {
       const lookups: string[] = []

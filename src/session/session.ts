@@ -15,6 +15,10 @@ export interface BrokerSession {
   providerSub?: string
   /** epoch ms */
   createdAt: number
+  /** the opaque id the session administration API shows (never the cookie value, the handle or a Redis key) */
+  publicId?: string
+  /** the User-Agent at login, shown in the session list (truncated) */
+  userAgent?: string
   /** 'mobile' for a session held through a handle (mobile.apps[]); absent for a browser (cookie) session */
   kind?: 'mobile'
   /** mobile: the app's client id at the broker */

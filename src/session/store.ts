@@ -24,6 +24,10 @@ export interface KeyValueStore {
   expireIfEquals(key: string, value: string, ttlMs: number): Promise<boolean>
   /** SADD; the set's TTL becomes at least ttlMs (never shortened by a shorter-lived member) */
   addToSet(key: string, member: string, ttlMs: number): Promise<void>
+  /** PEXPIRE: a live key now expires in ttlMs; false when the key is gone */
+  expire(key: string, ttlMs: number): Promise<boolean>
+  /** PTTL: milliseconds a live key has left; undefined when it is gone (or has no TTL, which the broker never writes) */
+  ttl(key: string): Promise<number | undefined>
   removeFromSet(key: string, member: string): Promise<void>
   setMembers(key: string): Promise<string[]>
   /** INCR with the TTL set on first increment (fixed-window counters) */

@@ -20,6 +20,8 @@ export interface GrantRefresherDeps {
   refreshSkewSeconds: number
   /** lifetime of a grant from its creation (the session's absolute timeout) */
   grantTtlMs: number
+  /** an offline grant lives this long after its last use (jobs.offlineGrantIdleSeconds) */
+  offlineGrantIdleMs?: number
   logger: Logger
   metrics: Metrics
   /** the per-grant pause after a transient failure, shared by every instance */
@@ -78,7 +80,9 @@ export function createGrantRefresher(deps: GrantRefresherDeps): GrantRefresher {
       logger.warn(fields, 'stale grant write skipped')
       return
     }
-    const ttlMs = Math.max(1000, (next.expiresAt ?? next.createdAt + deps.grantTtlMs) - clock.now())
+    const ttlMs = next.offline && deps.offlineGrantIdleMs !== undefined
+      ? deps.offlineGrantIdleMs
+      : Math.max(1000, (next.expiresAt ?? next.createdAt + deps.grantTtlMs) - clock.now())
     await grants.put(next, ttlMs)
   }
 

@@ -15,7 +15,7 @@ import { createSingleFlight } from './single-flight.js'
  */
 export interface TokenManager {
   /** `prefetched`: the grant, already being read (in parallel with the session, one Redis round trip) */
-  accessTokenFor(session: BrokerSession, route?: ApiRoute, prefetched?: Promise<Grant | undefined>): Promise<string>
+  accessTokenFor(session: Pick<BrokerSession, 'grantId'>, route?: ApiRoute, prefetched?: Promise<Grant | undefined>): Promise<string>
 }
 
 export interface TokenManagerDeps extends Omit<GrantRefresherDeps, 'backoff'> {

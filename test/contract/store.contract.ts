@@ -117,6 +117,20 @@ export function describeKeyValueStore(name: string, makeStore: () => Promise<Sto
       expect((await store.setMembers(k)).sort()).toEqual(['browser', 'mobile'])
     })
 
+    it('when a live key is given a new TTL, then it lives that long; a missing key stays missing', async () => {
+      const k = key('expire')
+      await store.set(k, 'v', shortTtlMs)
+      expect(await store.expire(k, 60_000)).toBe(true)
+      expect(await store.ttl(k)).toBeGreaterThan(shortTtlMs)
+      await sleep(pastTtlMs)
+      expect(await store.get(k)).toBe('v')
+      expect(await store.expire(k, shortTtlMs)).toBe(true)
+      await sleep(pastTtlMs)
+      expect(await store.get(k)).toBeUndefined()
+      expect(await store.ttl(k)).toBeUndefined()
+      expect(await store.expire(k, 60_000)).toBe(false)
+    })
+
     it('when a live key is swapped, then the old value comes back once, the TTL stays, and a missing key stays missing', async () => {
       const k = key('swap')
       await store.set(k, 'first', shortTtlMs)

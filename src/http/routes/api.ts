@@ -7,6 +7,7 @@ import type { RouteMatch, RouteTable } from '../../proxy/upstreams.js'
 import type { TokenManager } from '../../tokens/token-manager.js'
 import type { ClientCredentials } from '../../tokens/client-credentials.js'
 import type { HttpSession } from '../../session/http-session.js'
+import type { JobCalls } from '../../jobs/job-calls.js'
 import type { SessionWatch } from '../../session/session-watch.js'
 import type { SecurityHeaders } from '../security-headers.js'
 import type { TrackRequest } from '../middleware/request-context.js'
@@ -21,6 +22,7 @@ export interface ApiRouteDeps {
   tokenManager: TokenManager
   clientCredentials: ClientCredentials
   httpSession: HttpSession
+  jobCalls: JobCalls
   /** ties each WebSocket tunnel to its session and lifetime */
   sessionWatch: Pick<SessionWatch, 'add'>
   securityHeaders: SecurityHeaders
@@ -57,10 +59,16 @@ export function createApiRoutes(deps: ApiRouteDeps) {
     }
   }
 
-  async function authorize(req: IncomingMessage, route: ApiRoute, guard: CookieGuard): Promise<{ token: string | undefined; caller: Caller }> {
+  async function authorize(
+    req: IncomingMessage,
+    res: ServerResponse | undefined,
+    route: ApiRoute,
+    guard: CookieGuard,
+  ): Promise<{ token: string | undefined; caller: Caller }> {
     // a CSRF-less cookie call never reaches an upstream (invariant 6), whatever else is wrong with it
     const loadSession = !route.anonymous || route.token === 'user-or-client'
     const caller = await deps.auth.authenticate(req, { guard, loadSession })
+    if (caller.kind === 'job') return { token: await deps.jobCalls.tokenFor(req, res, route, caller), caller }
     if (!route.anonymous && caller.kind !== 'session') throw unauthorized()
     return { token: await tokenFor(route, caller), caller }
   }
@@ -84,7 +92,7 @@ export function createApiRoutes(deps: ApiRouteDeps) {
     const taken = match
     deps.securityHeaders.applyApi(res)
     deps.track(req, res, taken.route.path)
-    authorize(req, taken.route, 'csrf-header')
+    authorize(req, res, taken.route, 'csrf-header')
       .then(({ token }) => deps.proxy.forward(req, res, taken, token))
       .catch((err: unknown) => fail(req, res, err))
     return true
@@ -94,7 +102,7 @@ export function createApiRoutes(deps: ApiRouteDeps) {
   const handler: RequestHandler = (req, res, next) => {
     const match = deps.routeTable.match(req.originalUrl)
     if (!match) return next()
-    authorize(req, match.route, 'csrf-header')
+    authorize(req, res, match.route, 'csrf-header')
       .then(({ token }) => deps.proxy.forward(req, res, match, token))
       .catch(next)
   }
@@ -109,7 +117,7 @@ export function createApiRoutes(deps: ApiRouteDeps) {
       match = deps.routeTable.match(req.url ?? '/')
       if (!match && deps.otherUpgrade) return deps.otherUpgrade(req, socket, head)
       if (!match?.route.websocket) return writeUpgradeRefusal(socket, notFound())
-      const { token, caller } = await authorize(req, match.route, 'same-origin')
+      const { token, caller } = await authorize(req, undefined, match.route, 'same-origin')
       deps.proxy.upgrade(req, socket, head, match, token)
       const session = caller.kind === 'session' ? { id: caller.sessionId, expiresAt: caller.expiresAt } : undefined
       deps.sessionWatch.add(socket, match.route.websocketMaxLifetimeSeconds, session)

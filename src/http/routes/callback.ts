@@ -82,7 +82,7 @@ async function completeLogin(req: Request, res: Response, deps: CallbackRouteDep
     if (!deps.finishMobile) throw loginFailed({ detail: 'mobile login, but no mobile apps are configured any more' })
     return { location: await deps.finishMobile(tx.mobile, exchange), mobile: true }
   }
-  await deps.sessions.start(req, await exchange())
+  await deps.sessions.start(req, await exchange(), { offline: tx.offline === true })
   return { location: tx.returnTo, mobile: false }
 }
 

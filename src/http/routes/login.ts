@@ -67,7 +67,7 @@ export async function beginLogin(
   req: Request,
   res: Response,
   deps: LoginRouteDeps,
-  login: { returnTo: string; mobile?: MobileLogin },
+  login: { returnTo: string; offline?: boolean; mobile?: MobileLogin },
 ): Promise<void> {
   await deps.provider.ensureReady()
   const state = random()
@@ -82,17 +82,19 @@ export async function beginLogin(
     nonce,
     codeChallenge: sha256(codeVerifier),
     redirectUri: deps.redirectUri,
+    offline: login.offline,
   })
   deps.logger.info({ event: LogEvents.loginStarted, ...(login.mobile && { clientId: login.mobile.clientId }) }, 'login started')
   res.set('Cache-Control', 'no-store').redirect(302, url.href)
 }
 
-/** GET /bff/login?returnTo=/path → 302 to the authorization endpoint. */
+/** GET /bff/login?returnTo=/path[&offline=1] → 302 to the authorization endpoint. */
 export function createLoginRoute(deps: LoginRouteDeps): RequestHandler {
   return async (req, res) => {
     await enforceAddressLimit(req, res, deps, deps.loginLimit)
     const returnTo = safeReturnTo(req.query.returnTo, deps.publicUrl, deps.allowedReturnOrigins)
     if (!returnTo) throw invalidRequest({ message: 'returnTo must be a relative path on this site.' })
-    await beginLogin(req, res, deps, { returnTo })
+    const offline = req.query.offline === '1' || req.query.offline === 'true'
+    await beginLogin(req, res, deps, { returnTo, ...(offline && { offline }) })
   }
 }

@@ -1,0 +1,72 @@
+import type { IncomingMessage, ServerResponse } from 'node:http'
+import type { ApiRoute } from '../config/types.js'
+import type { ClientCredentials } from '../tokens/client-credentials.js'
+import type { TokenManager } from '../tokens/token-manager.js'
+import type { OfflineGrants } from '../session/offline-grants.js'
+import type { JobCaller } from '../http/authenticate.js'
+import type { SessionAdmin } from '../http/session-admin.js'
+import type { Logger } from '../observability/logger.js'
+import { LogEvents } from '../observability/log-events.js'
+import { BffError, forbidden, invalidRequest, noOfflineGrant } from '../errors.js'
+
+export interface JobCalls {
+  /** the token a job's call to `route` carries (client credentials, or the offline grant of X-On-Behalf-Of) */
+  tokenFor(req: IncomingMessage, res: ServerResponse | undefined, route: ApiRoute, caller: JobCaller): Promise<string | undefined>
+}
+
+const maxSubLength = 255
+
+/**
+ * A background job's API call: only to the routes its client lists; as the application on `token: client` routes,
+ * or for a user (`X-On-Behalf-Of: <sub>`) through that user's offline grant, refreshed under the grant's lock like
+ * a browser's. Each call is one audit line (`job.call`) when its answer is written, never with a token.
+ */
+export function createJobCalls(deps: {
+  offlineGrants: OfflineGrants
+  tokenManager: TokenManager
+  clientCredentials: ClientCredentials
+  admin: Pick<SessionAdmin, 'dropGrant'>
+  logger: Logger
+}): JobCalls {
+  /** logged when the answer is written (its status known); a WebSocket upgrade has no answer object: logged at once */
+  function audit(res: ServerResponse | undefined, fields: { job: string; route: string; sub?: string; grant?: string }) {
+    const log = (status: number | string) => deps.logger.info({ event: LogEvents.jobCall, ...fields, status }, 'job call')
+    if (res) res.once('finish', () => log(res.statusCode))
+    else queueMicrotask(() => log('upgrade'))
+  }
+
+  async function onBehalfOf(route: ApiRoute, sub: string, audited: { grant?: string }): Promise<string> {
+    // the newest usable offline grant serves; one the provider refuses (invalid_grant) is dropped, not retried
+    for (const grant of await deps.offlineGrants.list(sub)) {
+      try {
+        const token = await deps.tokenManager.accessTokenFor({ grantId: grant.grantId }, route)
+        deps.offlineGrants.touch(grant)
+        audited.grant = grant.publicId
+        return token
+      } catch (err) {
+        if (!(err instanceof BffError && err.code === 'session_expired')) throw err
+        await deps.admin.dropGrant(grant, { revoke: false })
+      }
+    }
+    throw noOfflineGrant({ detail: 'no usable offline grant for the user' })
+  }
+
+  return {
+    async tokenFor(req, res, route, caller) {
+      const fields: { job: string; route: string; sub?: string; grant?: string } = { job: caller.client.id, route: route.path }
+      audit(res, fields)
+      if (!caller.client.apis.includes(route.path)) throw forbidden({ detail: `job ${caller.client.id} may not call ${route.path}` })
+      const header = req.headers['x-on-behalf-of']
+      const sub = typeof header === 'string' && header.length > 0 ? header : undefined
+      if (header !== undefined && (sub === undefined || sub.length > maxSubLength)) throw invalidRequest({ message: 'X-On-Behalf-Of must name one user.' })
+      if (route.token === 'none') return undefined
+      if (route.token === 'client' || (route.token === 'user-or-client' && sub === undefined)) {
+        return deps.clientCredentials.tokenFor({ scopes: route.scopes, resource: route.resource })
+      }
+      if (sub === undefined) throw invalidRequest({ message: 'X-On-Behalf-Of is required on a user route.' })
+      if (!caller.client.onBehalfOf) throw forbidden({ detail: `job ${caller.client.id} may not act on behalf of users` })
+      fields.sub = sub
+      return onBehalfOf(route, sub, fields)
+    },
+  }
+}

@@ -1,0 +1,83 @@
+import type { KeyValueStore } from './store.js'
+
+/** What the broker knows of an offline grant besides its sealed tokens: who, since when, last used, which scopes. */
+export interface OfflineGrant {
+  grantId: string
+  /** the id the session administration API shows (never the grant's Redis key) */
+  publicId: string
+  sub: string
+  /** epoch ms */
+  createdAt: number
+  /** epoch ms */
+  lastUsedAt: number
+  scopes: readonly string[]
+}
+
+/**
+ * The offline grants of each user (a login with `offline=1` whose provider issued a refresh token): the grant record
+ * itself is the one the login's session uses (one copy of each refresh token); this keeps the per-user list, the
+ * metadata shown to the user and the idle timeout (`jobs.offlineGrantIdleSeconds`), which each use slides.
+ */
+export interface OfflineGrants {
+  add(grant: OfflineGrant): Promise<void>
+  /** newest first */
+  list(sub: string): Promise<OfflineGrant[]>
+  byPublicId(publicId: string): Promise<OfflineGrant | undefined>
+  /** a use: slides the idle timeout of the grant and its entries (at most once a minute per grant, off the request) */
+  touch(grant: OfflineGrant): void
+  remove(grant: OfflineGrant): Promise<void>
+}
+
+const touchEveryMs = 60_000
+
+export function createOfflineGrants(deps: {
+  store: KeyValueStore
+  prefix: string
+  idleMs: number
+  now: () => number
+  /** the grant record's own key (grant-store.ts), whose TTL slides with the entry */
+  grantKey: (grantId: string) => string
+}): OfflineGrants {
+  const listKey = (sub: string) => `${deps.prefix}idx:offline:${sub}`
+  const metaKey = (grantId: string) => `${deps.prefix}offline:${grantId}`
+  const publicKey = (publicId: string) => `${deps.prefix}pub:g:${publicId}`
+  const read = async (grantId: string) => {
+    const raw = await deps.store.get(metaKey(grantId))
+    return raw === undefined ? undefined : (JSON.parse(raw) as OfflineGrant)
+  }
+  const write = async (grant: OfflineGrant) => {
+    await deps.store.set(metaKey(grant.grantId), JSON.stringify(grant), deps.idleMs)
+    await deps.store.set(publicKey(grant.publicId), grant.grantId, deps.idleMs)
+    await deps.store.addToSet(listKey(grant.sub), grant.grantId, deps.idleMs)
+  }
+  const touched = new Map<string, number>()
+  return {
+    add: write,
+    async list(sub) {
+      const ids = await deps.store.setMembers(listKey(sub))
+      const found = await Promise.all(ids.map(read))
+      const live = found.filter((g): g is OfflineGrant => g !== undefined)
+      // an entry whose metadata expired is dropped from the list on the way
+      for (const id of ids) if (!live.some((g) => g.grantId === id)) await deps.store.removeFromSet(listKey(sub), id)
+      return live.sort((a, b) => b.createdAt - a.createdAt)
+    },
+    async byPublicId(publicId) {
+      if (!/^[A-Za-z0-9_-]{1,64}$/.test(publicId)) return undefined
+      const grantId = await deps.store.get(publicKey(publicId))
+      return grantId === undefined ? undefined : read(grantId)
+    },
+    touch(grant) {
+      const at = deps.now()
+      if (at - (touched.get(grant.grantId) ?? 0) < touchEveryMs) return
+      if (touched.size >= 10_000) touched.clear()
+      touched.set(grant.grantId, at)
+      const next = { ...grant, lastUsedAt: at }
+      void Promise.all([write(next), deps.store.expire(deps.grantKey(grant.grantId), deps.idleMs)]).catch(() => undefined)
+    },
+    async remove(grant) {
+      touched.delete(grant.grantId)
+      await deps.store.del(metaKey(grant.grantId), publicKey(grant.publicId))
+      await deps.store.removeFromSet(listKey(grant.sub), grant.grantId)
+    },
+  }
+}
