@@ -1,5 +1,6 @@
 import type { KeyRing } from './keyring.js'
 import type { KeyValueStore } from './store.js'
+import { redisKeys } from './keys.js'
 
 /**
  * One record per login attempt, keyed by `state` (so two tabs logging in at once do not overwrite each other).
@@ -29,7 +30,7 @@ export function createLoginTransactions(deps: {
   keyRing: KeyRing
   prefix: string
 }): LoginTransactions {
-  const key = (state: string) => `${deps.prefix}login:${state}`
+  const key = redisKeys(deps.prefix).loginTransaction
   return {
     async begin(state, tx) {
       await deps.store.set(key(state), deps.keyRing.seal(JSON.stringify(tx), `login:${state}`), LOGIN_TRANSACTION_TTL_MS)

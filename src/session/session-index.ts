@@ -1,4 +1,5 @@
 import type { KeyValueStore } from './store.js'
+import { redisKeys } from './keys.js'
 
 /**
  * provider `sid` → session ids and `sub` → session ids, for back-channel logout (and, later, session
@@ -11,8 +12,7 @@ export interface SessionIndex {
 }
 
 export function createSessionIndex(deps: { store: KeyValueStore; prefix: string }): SessionIndex {
-  const subKey = (sub: string) => `${deps.prefix}idx:sub:${sub}`
-  const sidKey = (sid: string) => `${deps.prefix}idx:sid:${sid}`
+  const { indexBySub: subKey, indexBySid: sidKey } = redisKeys(deps.prefix)
   return {
     async add(sessionId, keys, ttlMs) {
       await deps.store.addToSet(subKey(keys.sub), sessionId, ttlMs)

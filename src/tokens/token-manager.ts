@@ -7,6 +7,7 @@ import { isExpired, needsRefresh } from './expiry.js'
 import { createGrantRefresher, type GrantRefresherDeps } from './grant-refresher.js'
 import { lockOptionsFor, withLock, type LockOptions } from './lock.js'
 import { createSingleFlight } from './single-flight.js'
+import { redisKeys } from '../session/keys.js'
 
 /**
  * Fresh-or-refresh access tokens for a user session's grant. Throws BffErrors: session_expired (invalid_grant, or
@@ -32,6 +33,7 @@ export interface TokenManagerDeps extends GrantRefresherDeps {
 export function createTokenManager(deps: TokenManagerDeps): TokenManager {
   const flights = createSingleFlight()
   const refresher = createGrantRefresher(deps)
+  const keys = redisKeys(deps.prefix)
   const lockOptions: LockOptions = { ...lockOptionsFor(deps.providerTimeoutMs ?? 10_000), ...deps.lock }
 
   return {
@@ -44,7 +46,7 @@ export function createTokenManager(deps: TokenManagerDeps): TokenManager {
         return current.accessToken
       }
       const flightKey = audience ? `${grant.id}\n${audience.path}` : grant.id
-      const lockKey = `${deps.prefix}lock:grant:${grant.id}`
+      const lockKey = keys.grantLock(grant.id)
       try {
         return await flights.run(flightKey, () =>
           withLock(deps.store, lockKey, () => refresher.refresh(grant.id, audience), lockOptions),
