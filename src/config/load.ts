@@ -86,6 +86,9 @@ function buildConfig(d: ConfigInput, provider: ProviderConfig, production: boole
     redis: {
       ...(d.redis.url !== undefined && { url: new URL(d.redis.url) }),
       keyPrefix: d.redis.keyPrefix,
+      ...(d.redis.username !== undefined && { username: d.redis.username }),
+      ...(d.redis.password !== undefined && { password: d.redis.password }),
+      ...redisTls(d.redis.tls),
       ...(d.redis.sentinel !== undefined && { sentinel: d.redis.sentinel }),
       ...(d.redis.cluster !== undefined && { cluster: d.redis.cluster }),
     },
@@ -103,6 +106,11 @@ function buildConfig(d: ConfigInput, provider: ProviderConfig, production: boole
     jobs: d.jobs,
     logLevel: d.logLevel,
   }
+}
+
+function redisTls(tls: ConfigInput['redis']['tls']): Pick<Config['redis'], 'tls'> {
+  if (tls === undefined || tls === false) return {}
+  return { tls: tls === true ? { rejectUnauthorized: true } : tls }
 }
 
 /** Freezes plain objects, arrays and URL objects (a URL's setters still work: treat it as read-only). */

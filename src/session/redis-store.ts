@@ -1,38 +1,16 @@
-import { Redis, Cluster, type RedisOptions } from 'ioredis'
+import { Redis, Cluster } from 'ioredis'
 import type { RedisConfig } from '../config/types.js'
 import type { KeyValueStore } from './store.js'
+import { redisClientPlan } from './redis-options.js'
 
 export type RedisClient = Redis | Cluster
 
-/**
- * Request-path defaults (NOTES.md): ioredis would otherwise queue commands while disconnected and retry for about a
- * minute. Here a command fails within ~2 s, nothing queues while the link is down, and reconnection goes on forever
- * in the background so the broker recovers by itself.
- */
-const requestPathOptions: RedisOptions = {
-  commandTimeout: 2000,
-  connectTimeout: 2000,
-  maxRetriesPerRequest: 1,
-  enableOfflineQueue: false,
-  // commands issued in the same tick (the session and grant reads of one request, and those of concurrent
-  // requests) share one socket write
-  enableAutoPipelining: true,
-  retryStrategy: (times) => Math.min(100 * 2 ** Math.min(times, 5), 2000),
-}
-
+/** The one ioredis client of the broker: a single node, Sentinel or Cluster (options: redis-options.ts). */
 export function createRedisClient(config: RedisConfig): RedisClient {
-  if (config.cluster) {
-    return new Cluster(config.cluster.nodes, {
-      redisOptions: requestPathOptions,
-      enableOfflineQueue: false,
-      clusterRetryStrategy: requestPathOptions.retryStrategy,
-    })
-  }
-  if (config.sentinel) {
-    return new Redis({ ...requestPathOptions, sentinels: config.sentinel.nodes, name: config.sentinel.name })
-  }
-  if (!config.url) throw new Error('redis.url is required for the Redis store')
-  return new Redis(config.url.toString(), requestPathOptions)
+  const plan = redisClientPlan(config)
+  if (plan.kind === 'cluster') return new Cluster(plan.nodes, plan.options)
+  if (plan.kind === 'sentinel') return new Redis(plan.options)
+  return new Redis(plan.url, plan.options)
 }
 
 /** Resolves once the client is ready, or rejects after `timeoutMs` (the broker still starts: /readyz says 503). */
