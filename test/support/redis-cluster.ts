@@ -58,7 +58,7 @@ function nodeArgs(port: number, busPort: number, password: string): string[] {
     '--cluster-enabled', 'yes', '--cluster-port', String(busPort), '--cluster-config-file', 'nodes.conf',
     '--cluster-node-timeout', '2000',
     '--dir', '.', '--save', '', '--appendonly', 'no', '--loglevel', 'warning',
-    '--requirepass', password, '--masterauth', password,
+    '--requirepass', password, '--masterauth', password, '--repl-diskless-sync-delay', '0',
   ]
 }
 
