@@ -63,6 +63,12 @@ describe('ioredis options from redis.*', () => {
     })
   })
 
+  it('when redis.tls.ca names a file that cannot be read, then the config names the key', () => {
+    expect(problemsOf({ ...validRaw(), redis: { url: 'redis://c:6379', tls: { ca: '/nonexistent/ca.pem' } } })).toEqual([
+      'redis.tls.ca: cannot read /nonexistent/ca.pem',
+    ])
+  })
+
   it('when a key sits in the wrong place under redis.cluster or redis.tls, then the config names the key', () => {
     expect(problemsOf({ ...validRaw(), redis: { cluster: { nodes, password: 'x' } } })).toEqual([
       'redis.cluster.password: unknown key',
