@@ -4,7 +4,7 @@ import type { ClusterOptions, RedisOptions } from 'ioredis'
 import type { RedisConfig, RedisTlsConfig } from '../config/types.js'
 
 /**
- * Request-path defaults (NOTES.md): ioredis would otherwise queue commands while disconnected and retry for about a
+ * Request-path defaults: ioredis would otherwise queue commands while disconnected and retry for about a
  * minute. Here a command fails within ~2 s, nothing queues while the link is down, and reconnection goes on forever
  * in the background so the broker recovers by itself.
  */

@@ -1,7 +1,7 @@
 import { execFile, type ChildProcess } from 'node:child_process'
 import { promisify } from 'node:util'
 import { Redis } from 'ioredis'
-import { freePort, makeTempDir, removeTempDir, spawnRedisProcess, stopRedisProcess } from './redis.js'
+import { distinctFreePorts, makeTempDir, removeTempDir, spawnRedisProcess, stopRedisProcess } from './redis.js'
 
 export interface RedisCluster {
   /** every node, primaries and replicas (any of them seeds a client) */
@@ -60,12 +60,6 @@ function nodeArgs(port: number, busPort: number, password: string): string[] {
     '--dir', '.', '--save', '', '--appendonly', 'no', '--loglevel', 'warning',
     '--requirepass', password, '--masterauth', password, '--repl-diskless-sync-delay', '0',
   ]
-}
-
-export async function distinctFreePorts(n: number): Promise<number[]> {
-  const ports = new Set<number>()
-  while (ports.size < n) ports.add(await freePort())
-  return [...ports]
 }
 
 async function untilClusterOk(ports: number[], password: string): Promise<void> {

@@ -2,8 +2,7 @@ import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import type { ChildProcess } from 'node:child_process'
 import { Redis } from 'ioredis'
-import { distinctFreePorts } from './redis-cluster.js'
-import { makeTempDir, removeTempDir, spawnRedisProcess, stopRedisProcess } from './redis.js'
+import { distinctFreePorts, makeTempDir, removeTempDir, spawnRedisProcess, stopRedisProcess } from './redis.js'
 
 type Node = { host: string; port: number }
 

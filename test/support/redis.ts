@@ -195,6 +195,13 @@ function answersPing(port: number): Promise<boolean> {
   })
 }
 
+/** `n` different loopback ports that were free a moment ago (a cluster's data and bus ports). */
+export async function distinctFreePorts(n: number): Promise<number[]> {
+  const ports = new Set<number>()
+  while (ports.size < n) ports.add(await freePort())
+  return [...ports]
+}
+
 /** A loopback port that was free a moment ago (the OS picks it). */
 export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {

@@ -5,8 +5,7 @@ import { promisify } from 'node:util'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { parseConfig } from '../../../src/config/load.js'
 import { createRedisClient, createRedisStore, waitUntilReady } from '../../../src/session/redis-store.js'
-import { distinctFreePorts } from '../../support/redis-cluster.js'
-import { makeTempDir, removeTempDir, spawnRedisProcess, stopRedisProcess } from '../../support/redis.js'
+import { distinctFreePorts, makeTempDir, removeTempDir, spawnRedisProcess, stopRedisProcess } from '../../support/redis.js'
 import { TEST_SESSION_SECRET, TEST_TOKEN_KEY } from '../../support/start-app.js'
 
 const openssl = promisify(execFile)
