@@ -54,6 +54,7 @@ import { createJobClients } from './jobs/job-clients.js'
 import { reservedPaths } from './config/rules.js'
 import { createFrontend } from './frontend/frontend.js'
 import { createJobTokens } from './jobs/job-tokens.js'
+import { redisKeys } from './session/keys.js'
 
 /** the first path segment under basePath of every route the broker serves (the `route` label of its metrics) */
 const brokerRouteNames = new Set([
@@ -115,7 +116,7 @@ export function createApp(deps: AppDeps): BrokerApp {
   })
   const sessionAdmin = createSessionAdmin({
     provider, grants, index, httpSession, offlineGrants, sessions, store, timeouts, logger, now,
-    sessionKey: (id) => `${prefix}sess:${id}`,
+    sessionKey: redisKeys(prefix).session,
   })
   const tokenManager = createTokenManager({
     grants, store, provider, clock, prefix, logger, metrics, offlineGrantIdleMs,

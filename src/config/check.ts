@@ -41,6 +41,9 @@ export function configWarnings(config: Config): string[] {
   if (url === undefined && sentinel === undefined && cluster === undefined) {
     warnings.push('no redis configured: sessions live in process memory (demo only, one instance)')
   }
+  if (config.redis.tls?.rejectUnauthorized === false) {
+    warnings.push('redis.tls.rejectUnauthorized is false: any certificate is accepted, so the Redis link can be intercepted')
+  }
   if (!config.provider.pkce) warnings.push('provider.pkce is off: the authorization code is not bound to the login')
   if (config.production && config.metrics.port === undefined) {
     warnings.push('metrics.port is not set: /metrics is served on the public listener')

@@ -92,6 +92,9 @@ function buildConfig(d: ConfigInput, provider: ProviderConfig, production: boole
     redis: {
       ...(d.redis.url !== undefined && { url: new URL(d.redis.url) }),
       keyPrefix: d.redis.keyPrefix,
+      ...(d.redis.username !== undefined && { username: d.redis.username }),
+      ...(d.redis.password !== undefined && { password: d.redis.password }),
+      ...redisTls(d.redis.tls),
       ...(d.redis.sentinel !== undefined && { sentinel: d.redis.sentinel }),
       ...(d.redis.cluster !== undefined && { cluster: d.redis.cluster }),
     },
@@ -120,6 +123,11 @@ function buildFrontend({ static: directory, target, contentSecurityPolicy }: Fro
   return directory !== undefined
     ? { kind: 'static', directory: resolve(directory), ...csp }
     : { kind: 'target', target: new URL(target ?? ''), ...csp }
+}
+
+function redisTls(tls: ConfigInput['redis']['tls']): Pick<Config['redis'], 'tls'> {
+  if (tls === undefined || tls === false) return {}
+  return { tls: tls === true ? { rejectUnauthorized: true } : tls }
 }
 
 /** Freezes plain objects, arrays and URL objects (a URL's setters still work: treat it as read-only). */

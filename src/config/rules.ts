@@ -1,5 +1,6 @@
 import { existsSync, statSync } from 'node:fs'
 import { join, resolve } from 'node:path'
+import { accessSync, constants } from 'node:fs'
 import type { ConfigInput } from './schema.js'
 
 /**
@@ -61,7 +62,20 @@ function sessionProblems({ session }: Sections): string[] {
 function redisProblems({ redis }: Sections): string[] {
   if (redis === undefined) return []
   const set = (['url', 'sentinel', 'cluster'] as const).filter((key) => redis[key] !== undefined)
-  return set.length > 1 ? [`redis: set only one of url, sentinel, cluster (got ${set.join(', ')})`] : []
+  const problems = set.length > 1 ? [`redis: set only one of url, sentinel, cluster (got ${set.join(', ')})`] : []
+  const ca = typeof redis.tls === 'object' ? redis.tls.ca : undefined
+  // read when the client is built: a missing file is a config problem, not a crash at start
+  if (ca !== undefined && !readable(ca)) problems.push(`redis.tls.ca: cannot read ${ca}`)
+  return problems
+}
+
+function readable(path: string): boolean {
+  try {
+    accessSync(path, constants.R_OK)
+    return true
+  } catch {
+    return false
+  }
 }
 
 function providerParamProblems({ provider }: Sections): string[] {

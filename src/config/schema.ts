@@ -37,6 +37,7 @@ export const envOverrides = [
   { path: ['redis', 'url'], env: 'REDIS_URL', list: false },
   // the container convention (and the image's HEALTHCHECK reads it too), so one PORT means one port everywhere
   { path: ['port'], env: 'PORT', list: false },
+  { path: ['redis', 'password'], env: 'REDIS_PASSWORD', list: false },
 ] as const
 
 const hostPort = z.strictObject({
@@ -44,17 +45,33 @@ const hostPort = z.strictObject({
   port: z.number().int().min(1).max(65535).describe('TCP port'),
 })
 
+const redisTls = z.union([
+  z.boolean(),
+  z.strictObject({
+    ca: z.string().min(1).optional().describe('path of a PEM file of CA certificates to trust instead of the system ones'),
+    servername: z.string().min(1).optional().describe('server name for SNI and certificate checks'),
+    rejectUnauthorized: z.boolean().default(true).describe('false accepts any certificate (tests only)'),
+  }),
+])
+
 const redisSchema = z.strictObject({
   url: redisUrl
     .optional()
     .describe('redis:// or rediss:// URL of a single node; none outside production means an in-process store'),
   keyPrefix: z.string().min(1).default('bff:').describe('prefix of every Redis key the broker writes'),
+  username: z.string().min(1).optional()
+    .describe("ACL user of the data nodes (single node, Sentinel's primary and replicas, every Cluster node); wins over the url's"),
+  password: z.string().min(1).optional().describe("password of the data nodes (AUTH); wins over the url's"),
+  tls: redisTls.optional()
+    .describe('TLS to the data nodes and sentinels: true, or { ca: PEM file path, servername, rejectUnauthorized (default true) }; a rediss:// url implies true'),
   sentinel: z.strictObject({
     name: z.string().min(1).describe('name of the monitored primary'),
     nodes: z.array(hostPort).min(1).describe('Sentinel nodes'),
+    username: z.string().min(1).optional().describe("the sentinels' own ACL user"),
+    password: z.string().min(1).optional().describe("the sentinels' own password (requirepass of sentinel.conf)"),
   }).optional().describe('Redis Sentinel instead of url'),
   cluster: z.strictObject({
-    nodes: z.array(hostPort).min(1).describe('seed nodes of the cluster'),
+    nodes: z.array(hostPort).min(1).describe('seed nodes of the cluster (redis.username, password and tls apply to every node)'),
   }).optional().describe('Redis Cluster instead of url'),
 })
 

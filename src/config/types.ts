@@ -10,8 +10,20 @@ export interface RedisConfig {
   /** redis:// or rediss:// URL of a single node; absent only in the demo (in-process store) */
   url?: URL
   keyPrefix: string
-  sentinel?: { name: string; nodes: Array<{ host: string; port: number }> }
+  /** ACL user and password of the data nodes (every node of a Cluster); redis.* wins over the url's */
+  username?: string
+  password?: string
+  /** TLS to the data nodes (and sentinels); absent: plain TCP (a rediss:// url turns it on) */
+  tls?: RedisTlsConfig
+  sentinel?: { name: string; nodes: Array<{ host: string; port: number }>; username?: string; password?: string }
   cluster?: { nodes: Array<{ host: string; port: number }> }
+}
+
+export interface RedisTlsConfig {
+  /** path of a PEM file of CA certificates (read when the client is built) */
+  ca?: string
+  servername?: string
+  rejectUnauthorized: boolean
 }
 
 export interface SessionConfig {

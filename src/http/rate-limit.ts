@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto'
 import type { KeyValueStore } from '../session/store.js'
+import { redisKeys } from '../session/keys.js'
 
 /** At most `limit` hits per `windowMs` for one key (a client IP, a username …). */
 export interface WindowLimit {
@@ -37,6 +38,7 @@ const clockSlackMs = 2000
  * time left in it.
  */
 export function createRateLimiter(deps: { store: KeyValueStore; prefix: string; now: () => number }): RateLimiter {
+  const keys = redisKeys(deps.prefix)
   const count = async (
     hits: ReadonlyArray<{ limit: WindowLimit; key: string }>,
     read: (storeKey: string, ttlMs: number) => Promise<number>,
@@ -47,7 +49,7 @@ export function createRateLimiter(deps: { store: KeyValueStore; prefix: string; 
       hits.map(async ({ limit, key }) => {
         const window = Math.floor(now / limit.windowMs)
         const endsAt = (window + 1) * limit.windowMs
-        const storeKey = `${deps.prefix}rl:${limit.name}:${window}:${hashKey(key)}`
+        const storeKey = keys.rateLimit(limit.name, window, hashKey(key))
         const n = await read(storeKey, endsAt - now + clockSlackMs)
         return { limit, endsAt, over: over(n, limit.limit), first: n === limit.limit + 1 }
       }),

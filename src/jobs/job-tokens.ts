@@ -2,6 +2,7 @@ import { createHash, randomBytes } from 'node:crypto'
 import type { JobClientConfig } from '../config/types.js'
 import type { KeyValueStore } from '../session/store.js'
 import type { JobClients } from './job-clients.js'
+import { redisKeys } from '../session/keys.js'
 
 /** What Redis holds for one job token, under the SHA-256 of the token (never the token itself). */
 export interface JobTokenRecord {
@@ -51,7 +52,8 @@ export interface JobTokensDeps {
  * whose client is no longer configured is dead: removing a client from the config revokes its tokens.
  */
 export function createJobTokens(deps: JobTokensDeps): JobTokens {
-  const keyOf = (token: string) => `${deps.prefix}job:${createHash('sha256').update(token).digest('base64url')}`
+  const keys = redisKeys(deps.prefix)
+  const keyOf = (token: string) => keys.job(createHash('sha256').update(token).digest('base64url'))
   return {
     async issue(clientId) {
       const token = `${jobTokenPrefix}${randomBytes(32).toString('base64url')}`

@@ -1,5 +1,6 @@
 import type { KeyValueStore } from '../session/store.js'
 import { sha256b64url, type DpopReplayCheck } from './dpop.js'
+import { redisKeys } from '../session/keys.js'
 
 /**
  * The jti replay record of RFC 9449 §11.1 on the key-value port: one SET NX PX per proof, so every broker instance
@@ -12,5 +13,5 @@ export function createDpopReplayCheck(deps: { store: KeyValueStore; prefix: stri
 
 export function dpopJtiKey(prefix: string, jkt: string, jti: string): string {
   // a jkt is 43 base64url characters, so the '.' cannot be part of it: the pair is unambiguous
-  return `${prefix}dpop:jti:${sha256b64url(`${jkt}.${jti}`)}`
+  return redisKeys(prefix).dpopJti(sha256b64url(`${jkt}.${jti}`))
 }

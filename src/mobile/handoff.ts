@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto'
 import type { KeyRing } from '../session/keyring.js'
 import type { KeyValueStore } from '../session/store.js'
 import { sha256b64url } from './dpop.js'
+import { redisKeys } from '../session/keys.js'
 
 /** What a handoff code is bound to (RFC 6749 §4.1.3, RFC 7636 §4.6, RFC 9449 §10). */
 export interface Handoff {
@@ -28,7 +29,7 @@ const USED = 'used:'
 
 export function createHandoffCodes(deps: { store: KeyValueStore; keyRing: KeyRing; prefix: string }): HandoffCodes {
   const idOf = (code: string) => sha256b64url(code)
-  const key = (id: string) => `${deps.prefix}handoff:${id}`
+  const key = redisKeys(deps.prefix).handoff
   return {
     async issue(handoff, ttlMs) {
       const code = randomBytes(32).toString('base64url')

@@ -1,6 +1,7 @@
 import type { TokenSet } from '../oauth/provider.js'
 import type { KeyRing } from './keyring.js'
 import type { KeyValueStore } from './store.js'
+import { redisKeys } from './keys.js'
 
 /** A per-API token derived from the grant (RFC 8707 resource / narrower scopes), cached with it. */
 export interface ApiToken {
@@ -39,7 +40,7 @@ export interface GrantStore {
 const maxOpened = 10_000
 
 export function createGrantStore(deps: { store: KeyValueStore; keyRing: KeyRing; prefix: string }): GrantStore {
-  const key = (id: string) => `${deps.prefix}grant:${id}`
+  const key = redisKeys(deps.prefix).grant
   // The hot path reads the same sealed record on every API call: the grant last opened per id is kept, parsed and
   // frozen, and reused while Redis returns the very same ciphertext (any write changes it: fresh data key and IV).
   // Frozen, because every caller shares it: new versions are built by copying, never by mutation. Bounded.

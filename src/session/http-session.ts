@@ -6,6 +6,7 @@ import type { SessionConfig } from '../config/types.js'
 import type { RedisClient } from './redis-store.js'
 import { recordTtlSeconds, type BrokerSession, type SessionTimeouts } from './session.js'
 import './session.js'
+import { redisKeys } from './keys.js'
 
 export interface HttpSession {
   middleware: RequestHandler
@@ -76,7 +77,7 @@ export function createHttpSession(deps: {
   const store: Store = deps.redis
     ? new RedisStore({
         client: deps.redis,
-        prefix: `${deps.prefix}sess:`,
+        prefix: redisKeys(deps.prefix).sessionPrefix,
         ttl: (sess: { broker?: BrokerSession }) => recordTtlSeconds(sess.broker, now(), timeouts),
         // touch is done by `touch()` below, off the response's critical path
         disableTouch: true,
@@ -97,7 +98,7 @@ export function createHttpSession(deps: {
     cookie: { httpOnly: true, secure: config.secure, sameSite: config.sameSite, path: '/' },
   })
   const forwardedProto = config.secure ? 'https' : 'http'
-  const sessionKey = (id: string) => `${deps.prefix}sess:${id}`
+  const sessionKey = redisKeys(deps.prefix).session
   const verified = new Map<string, string>()
   let touchedSecond = 0
   const touchedThisSecond = new Set<string>()

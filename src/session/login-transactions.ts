@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto'
 import type { KeyRing } from './keyring.js'
 import type { KeyValueStore } from './store.js'
+import { redisKeys } from './keys.js'
 
 /**
  * One login attempt: what the callback needs to finish it. It travels sealed (AES-256-GCM under the token key
@@ -55,6 +56,7 @@ export function createLoginTransactions(deps: {
   now: () => number
 }): LoginTransactions {
   const aad = (state: string) => `login:${state}`
+  const key = redisKeys(deps.prefix).loginTransaction
   return {
     seal(state, tx) {
       return deps.keyRing.seal(JSON.stringify(tx), aad(state))
@@ -71,7 +73,7 @@ export function createLoginTransactions(deps: {
     },
     async consume(state, tx) {
       // the state's hash, not the state: the key names a used value without repeating it
-      const key = `${deps.prefix}login-used:${createHash('sha256').update(state).digest('base64url')}`
+      const key = redisKeys(deps.prefix).loginUsed(createHash('sha256').update(state).digest('base64url'))
       const ttlMs = Math.max(1000, tx.createdAt + LOGIN_TRANSACTION_TTL_MS + clockSlackMs - deps.now())
       return deps.store.setIfAbsent(key, '1', ttlMs)
     },

@@ -1,4 +1,5 @@
 import type { KeyValueStore } from './store.js'
+import { redisKeys } from './keys.js'
 
 /** What the broker knows of an offline grant besides its sealed tokens: who, since when, last used, which scopes. */
 export interface OfflineGrant {
@@ -38,9 +39,7 @@ export function createOfflineGrants(deps: {
   /** the grant record's own key (grant-store.ts), whose TTL slides with the entry */
   grantKey: (grantId: string) => string
 }): OfflineGrants {
-  const listKey = (sub: string) => `${deps.prefix}idx:offline:${sub}`
-  const metaKey = (grantId: string) => `${deps.prefix}offline:${grantId}`
-  const publicKey = (publicId: string) => `${deps.prefix}pub:g:${publicId}`
+  const { indexOfflineGrants: listKey, offlineGrant: metaKey, publicGrant: publicKey } = redisKeys(deps.prefix)
   const read = async (grantId: string) => {
     const raw = await deps.store.get(metaKey(grantId))
     return raw === undefined ? undefined : (JSON.parse(raw) as OfflineGrant)

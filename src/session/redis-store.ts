@@ -1,42 +1,16 @@
-import { Redis, Cluster, ReplyError, type RedisOptions } from 'ioredis'
+import { Redis, Cluster, ReplyError } from 'ioredis'
 import type { RedisConfig } from '../config/types.js'
 import type { KeyValueStore } from './store.js'
+import { redisClientPlan } from './redis-options.js'
 
 export type RedisClient = Redis | Cluster
 
-/**
- * Request-path defaults (docs/architecture.md "Dependency notes"): ioredis would otherwise queue commands while
- * disconnected and retry for about a
- * minute. Here a command fails within ~2 s, nothing queues while the link is down, and reconnection goes on forever
- * in the background so the broker recovers by itself.
- */
-const requestPathOptions: RedisOptions = {
-  commandTimeout: 2000,
-  connectTimeout: 2000,
-  maxRetriesPerRequest: 1,
-  enableOfflineQueue: false,
-  // commands issued in the same tick (the session and grant reads of one request, and those of concurrent
-  // requests) share one socket write
-  enableAutoPipelining: true,
-  // after a demotion the old primary answers READONLY: reconnect (Sentinel then resolves the new primary); 1 = do not
-  // resend the command, which fails with a 503 rather than waiting out the switch
-  reconnectOnError: (err) => err.message.split(' ', 1)[0] === 'READONLY',
-  retryStrategy: (times) => Math.min(100 * 2 ** Math.min(times, 5), 2000),
-}
-
+/** The one ioredis client of the broker: a single node, Sentinel or Cluster (options: redis-options.ts). */
 export function createRedisClient(config: RedisConfig): RedisClient {
-  if (config.cluster) {
-    return new Cluster(config.cluster.nodes, {
-      redisOptions: requestPathOptions,
-      enableOfflineQueue: false,
-      clusterRetryStrategy: requestPathOptions.retryStrategy,
-    })
-  }
-  if (config.sentinel) {
-    return new Redis({ ...requestPathOptions, sentinels: config.sentinel.nodes, name: config.sentinel.name })
-  }
-  if (!config.url) throw new Error('redis.url is required for the Redis store')
-  return new Redis(config.url.toString(), requestPathOptions)
+  const plan = redisClientPlan(config)
+  if (plan.kind === 'cluster') return new Cluster(plan.nodes, plan.options)
+  if (plan.kind === 'sentinel') return new Redis(plan.options)
+  return new Redis(plan.url, plan.options)
 }
 
 /** Resolves once the client is ready, or rejects after `timeoutMs` (the broker still starts: /readyz says 503). */

@@ -1,4 +1,5 @@
 import type { KeyValueStore } from './store.js'
+import { redisKeys } from './keys.js'
 
 /** What a session is found by: the broker's subject, and what a back-channel logout token carries. */
 export interface SessionIndexKeys {
@@ -24,10 +25,7 @@ export interface SessionIndex {
 }
 
 export function createSessionIndex(deps: { store: KeyValueStore; prefix: string }): SessionIndex {
-  const subKey = (sub: string) => `${deps.prefix}idx:sub:${sub}`
-  const providerSubKey = (sub: string) => `${deps.prefix}idx:psub:${sub}`
-  const sidKey = (sid: string) => `${deps.prefix}idx:sid:${sid}`
-  const publicKey = (publicId: string) => `${deps.prefix}pub:s:${publicId}`
+  const { indexBySub: subKey, indexByProviderSub: providerSubKey, indexBySid: sidKey, publicSession: publicKey } = redisKeys(deps.prefix)
   const keysOf = (keys: SessionIndexKeys) => [
     subKey(keys.sub),
     ...(keys.providerSub ? [providerSubKey(keys.providerSub)] : []),

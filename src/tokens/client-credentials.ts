@@ -11,6 +11,7 @@ import type { Clock } from './clock.js'
 import { isExpired, needsRefresh } from './expiry.js'
 import { lockOptionsFor, withLock, type LockOptions } from './lock.js'
 import { createSingleFlight } from './single-flight.js'
+import { redisKeys } from '../session/keys.js'
 
 export interface ClientCredentialsRequest {
   scopes?: readonly string[]
@@ -46,11 +47,12 @@ const unknownLifetimeCacheMs = 300_000
  */
 export function createClientCredentials(deps: ClientCredentialsDeps): ClientCredentials {
   const flights = createSingleFlight()
+  const keys = redisKeys(deps.prefix)
   const lockOptions: LockOptions = { ...lockOptionsFor(deps.providerTimeoutMs ?? 10_000), ...deps.lock }
   const fresh = (t: TokenView) => !needsRefresh(t.expiresAt, deps.clock.now(), deps.refreshSkewSeconds, t.expiresIn)
 
   async function read(id: string): Promise<TokenView | undefined> {
-    const sealed = await deps.store.get(`${deps.prefix}cc:${id}`)
+    const sealed = await deps.store.get(keys.clientCredentials(id))
     if (!sealed) return undefined
     try {
       return JSON.parse(deps.keyRing.open(sealed, `cc:${id}`)) as TokenView
@@ -65,7 +67,7 @@ export function createClientCredentials(deps: ClientCredentialsDeps): ClientCred
     const ttlMs =
       token.expiresAt === undefined ? unknownLifetimeCacheMs : token.expiresAt * 1000 - deps.clock.now()
     if (ttlMs <= 0) return
-    await deps.store.set(`${deps.prefix}cc:${id}`, deps.keyRing.seal(JSON.stringify(token), `cc:${id}`), ttlMs)
+    await deps.store.set(keys.clientCredentials(id), deps.keyRing.seal(JSON.stringify(token), `cc:${id}`), ttlMs)
   }
 
   async function fetch(id: string, request: ClientCredentialsRequest): Promise<string> {
@@ -91,7 +93,7 @@ export function createClientCredentials(deps: ClientCredentialsDeps): ClientCred
       if (cached && fresh(cached)) return cached.accessToken
       try {
         return await flights.run(id, () =>
-          withLock(deps.store, `${deps.prefix}lock:cc:${id}`, () => fetch(id, request), lockOptions),
+          withLock(deps.store, keys.clientCredentialsLock(id), () => fetch(id, request), lockOptions),
         )
       } catch (err) {
         const transient = err instanceof BffError && err.code === 'idp_unavailable'

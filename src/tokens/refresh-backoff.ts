@@ -1,6 +1,7 @@
 import { idpUnavailable, type BffError } from '../errors.js'
 import type { KeyValueStore } from '../session/store.js'
 import type { Clock } from './clock.js'
+import { redisKeys } from '../session/keys.js'
 
 /**
  * After a transient refresh failure (the provider is down, answers 5xx or times out) a grant is not refreshed again
@@ -50,7 +51,7 @@ export function createRefreshBackoff(options: RefreshBackoffOptions): RefreshBac
   const baseMs = options.baseMs ?? 1000
   const maxMs = options.maxMs ?? 60_000
   const random = options.random ?? Math.random
-  const key = (grantId: string) => `${options.prefix}backoff:grant:${grantId}`
+  const key = redisKeys(options.prefix).refreshBackoff
 
   return {
     async read(grantId) {

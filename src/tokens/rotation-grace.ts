@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto'
 import { idpUnavailable } from '../errors.js'
 import type { Grant, GrantStore } from '../session/grant-store.js'
 import type { KeyValueStore } from '../session/store.js'
+import { redisKeys } from '../session/keys.js'
 
 /**
  * Rotation grace: after a refresh that rotated the refresh token, a short-lived record maps a hash of the token just
@@ -31,8 +32,8 @@ export function createRotationGrace(options: RotationGraceOptions): RotationGrac
   const { store, grants, prefix } = options
   const graceMs = options.graceMs ?? 60_000
   const catchUpMs = options.catchUpMs ?? 1000
-  const key = (refreshToken: string) =>
-    `${prefix}rotated:${createHash('sha256').update(refreshToken).digest('base64url')}`
+  const keys = redisKeys(prefix)
+  const key = (refreshToken: string) => keys.rotated(createHash('sha256').update(refreshToken).digest('base64url'))
 
   async function recordedVersion(grant: Grant): Promise<number | undefined> {
     const refreshToken = grant.tokens.refreshToken

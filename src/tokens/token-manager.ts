@@ -8,6 +8,7 @@ import { createGrantRefresher, type GrantRefresherDeps } from './grant-refresher
 import { lockOptionsFor, withLock, type LockOptions } from './lock.js'
 import { backingOff, createRefreshBackoff, type RefreshBackoffOptions } from './refresh-backoff.js'
 import { createSingleFlight } from './single-flight.js'
+import { redisKeys } from '../session/keys.js'
 
 /**
  * Fresh-or-refresh access tokens for a user session's grant. Throws BffErrors: session_expired (invalid_grant, or
@@ -37,6 +38,7 @@ export function createTokenManager(deps: TokenManagerDeps): TokenManager {
   const flights = createSingleFlight()
   const backoff = createRefreshBackoff({ ...deps.backoff, store: deps.store, clock: deps.clock, prefix: deps.prefix })
   const refresher = createGrantRefresher({ ...deps, backoff })
+  const keys = redisKeys(deps.prefix)
   const lockOptions: LockOptions = { ...lockOptionsFor(deps.providerTimeoutMs ?? 10_000), ...deps.lock }
 
   /** While the grant is in backoff the provider is not asked and the lock not taken (checked again under it). */
@@ -44,7 +46,7 @@ export function createTokenManager(deps: TokenManagerDeps): TokenManager {
     const state = await backoff.read(grantId)
     const now = deps.clock.now()
     if (state && state.untilMs > now) throw backingOff(state, now)
-    const lockKey = `${deps.prefix}lock:grant:${grantId}`
+    const lockKey = keys.grantLock(grantId)
     return withLock(deps.store, lockKey, () => refresher.refresh(grantId, audience), lockOptions)
   }
 

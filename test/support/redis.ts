@@ -1,6 +1,8 @@
-import { spawn, type ChildProcess } from 'node:child_process'
+import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
-import { existsSync } from 'node:fs'
+import { existsSync, mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { createConnection, createServer } from 'node:net'
 import { Redis } from 'ioredis'
 import { inject } from 'vitest'
@@ -74,6 +76,7 @@ export interface RedisServer {
 }
 
 const live = new Set<ChildProcess>()
+const liveDirs = new Set<string>()
 let exitHookInstalled = false
 
 // Vitest ends its fork workers with SIGTERM, which skips 'exit' handlers; a parent-death signal
@@ -87,7 +90,21 @@ function installExitHook(): void {
   exitHookInstalled = true
   process.once('exit', () => {
     for (const child of live) child.kill('SIGKILL')
+    for (const dir of liveDirs) rmSync(dir, { recursive: true, force: true })
   })
+}
+
+/** A fresh temp directory (a node's cluster or sentinel config file), removed by `removeTempDir` or at exit. */
+export function makeTempDir(label: string): string {
+  installExitHook()
+  const dir = mkdtempSync(join(tmpdir(), `bff-${label}-`))
+  liveDirs.add(dir)
+  return dir
+}
+
+export function removeTempDir(dir: string): void {
+  rmSync(dir, { recursive: true, force: true })
+  liveDirs.delete(dir)
 }
 
 /** A dedicated redis-server on a free loopback port, for tests that take Redis down and back up. */
@@ -111,7 +128,7 @@ export async function startRedisServer(options: { port?: number; /** extra redis
     url: `redis://127.0.0.1:${port}`,
     port,
     async stop() {
-      if (child) await kill(child)
+      if (child) await stopRedisProcess(child)
       child = undefined
     },
     async start() {
@@ -122,11 +139,25 @@ export async function startRedisServer(options: { port?: number; /** extra redis
   return server
 }
 
-async function spawnRedis(port: number, extra: readonly string[] = []): Promise<ChildProcess> {
-  const args = ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--loglevel', 'warning', ...extra]
-  const child = setpriv
-    ? spawn(setpriv, ['--pdeathsig', 'SIGKILL', 'redis-server', ...args], { stdio: ['ignore', 'pipe', 'pipe'] })
-    : spawn('redis-server', args, { stdio: ['ignore', 'pipe', 'pipe'] })
+function spawnRedis(port: number, extra: readonly string[] = []): Promise<ChildProcess> {
+  return spawnRedisProcess(port, ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--loglevel', 'warning', ...extra])
+}
+
+/**
+ * Spawns `redis-server` (or `redis-sentinel`) with `args`, tied to this process's life; resolves once `port`
+ * answers PING (a NOAUTH refusal counts: the server is up, it wants a password).
+ */
+export async function spawnRedisProcess(
+  port: number,
+  args: readonly string[],
+  opts: { binary?: 'redis-server' | 'redis-sentinel'; cwd?: string } = {},
+): Promise<ChildProcess> {
+  installExitHook()
+  const binary = opts.binary ?? 'redis-server'
+  const spawnOptions: SpawnOptions = { stdio: ['ignore', 'pipe', 'pipe'], cwd: opts.cwd }
+  const child: ChildProcess = setpriv
+    ? spawn(setpriv, ['--pdeathsig', 'SIGKILL', binary, ...args], spawnOptions)
+    : spawn(binary, args, spawnOptions)
   live.add(child)
   let output = ''
   const collect = (chunk: Buffer) => {
@@ -151,11 +182,12 @@ async function spawnRedis(port: number, extra: readonly string[] = []): Promise<
     if (await answersPing(port)) return child
     await delay(20)
   }
-  await kill(child)
-  throw new Error(`redis-server did not start on port ${port}: ${output.trim() || 'no output'}`)
+  await stopRedisProcess(child)
+  throw new Error(`${binary} did not start on port ${port}: ${output.trim() || 'no output'}`)
 }
 
-async function kill(child: ChildProcess): Promise<void> {
+/** SIGTERM, then SIGKILL after 2 s; resolves once the process has exited. */
+export async function stopRedisProcess(child: ChildProcess): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()))
   child.kill('SIGTERM')
@@ -178,9 +210,16 @@ function answersPing(port: number): Promise<boolean> {
     socket.once('connect', () => socket.write('PING\r\n'))
     socket.on('data', (chunk) => {
       reply += chunk.toString()
-      if (reply.includes('\r\n')) done(reply.startsWith('+PONG'))
+      if (reply.includes('\r\n')) done(reply.startsWith('+PONG') || reply.startsWith('-NOAUTH'))
     })
   })
+}
+
+/** `n` different loopback ports that were free a moment ago (a cluster's data and bus ports). */
+export async function distinctFreePorts(n: number): Promise<number[]> {
+  const ports = new Set<number>()
+  while (ports.size < n) ports.add(await freePort())
+  return [...ports]
 }
 
 /** A loopback port that was free a moment ago (the OS picks it). */

@@ -8,6 +8,7 @@ import type { Logger } from '../../observability/logger.js'
 import { LogEvents } from '../../observability/log-events.js'
 import type { SessionLifecycle } from '../session-lifecycle.js'
 import { BffError, invalidRequest, storeUnavailable } from '../../errors.js'
+import { redisKeys } from '../../session/keys.js'
 
 /** the logout token verifier's clock tolerance: a jti is remembered at least until its token cannot pass any more */
 const jtiGraceMs = 30_000
@@ -37,7 +38,7 @@ export function createBackchannelLogoutRoute(deps: BackchannelLogoutDeps): Reque
     if (typeof token !== 'string' || token.length === 0) throw invalidRequest({ message: 'logout_token is required.' })
     await deps.provider.ensureReady()
     const claims = await deps.provider.verifyLogoutToken(token)
-    const jtiKey = `${deps.prefix}bcl:jti:${createHash('sha256').update(claims.jti).digest('base64url')}`
+    const jtiKey = redisKeys(deps.prefix).logoutTokenJti(createHash('sha256').update(claims.jti).digest('base64url'))
     const ttlMs = Math.max(0, claims.exp * 1000 - deps.now()) + jtiGraceMs
     // §2.6 step 7: a jti seen before is a replay; SET NX makes the check and the record one step on every instance
     if (!(await guarded(() => deps.store.setIfAbsent(jtiKey, '1', ttlMs)))) {

@@ -37,4 +37,11 @@ describe('runConfigCheck', () => {
     expect(code).toBe(0)
     expect(text.split('\n').filter((line) => line.startsWith('warning: '))).toHaveLength(2)
   })
+
+  it('when redis TLS accepts any certificate, then the OK line is followed by a warning naming the key', () => {
+    const raw = { ...validRaw(), redis: { url: 'redis://127.0.0.1:6379', tls: { rejectUnauthorized: false } } }
+    const { code, text } = run({ BFF_CONFIG: writeTemp('bff.json', JSON.stringify(raw)) })
+    expect(code).toBe(0)
+    expect(text).toContain('warning: redis.tls.rejectUnauthorized is false')
+  })
 })
