@@ -114,6 +114,7 @@ function unusedProvider(impl: Pick<OAuthProvider, 'refresh' | 'clientCredentials
     authorizationUrl: unused('authorizationUrl'),
     exchangeCode: unused('exchangeCode'),
     password: unused('password'),
+    tokenExchange: unused('tokenExchange'),
     userinfo: unused('userinfo'),
     revoke: unused('revoke'),
     endSessionUrl: unused('endSessionUrl'),
