@@ -21,6 +21,7 @@ export type BffErrorCode =
   | 'unsupported_grant_type'
   | 'forbidden'
   | 'no_offline_grant'
+  | 'exchange_refused'
 
 export const defaultMessages: Record<BffErrorCode, string> = {
   unauthorized: 'No session: log in first.',
@@ -42,6 +43,7 @@ export const defaultMessages: Record<BffErrorCode, string> = {
   unsupported_grant_type: 'The grant type is not supported here.',
   forbidden: 'This caller may not use this route.',
   no_offline_grant: 'The user has granted no offline access.',
+  exchange_refused: 'The identity provider refused a token for this API.',
 }
 
 export class BffError extends Error {
@@ -87,6 +89,9 @@ export const invalidClient = (o?: Opts) => new BffError(401, 'invalid_client', o
 export const unsupportedGrantType = (o?: Opts) => new BffError(400, 'unsupported_grant_type', o)
 export const forbidden = (o?: Opts) => new BffError(403, 'forbidden', o)
 export const noOfflineGrant = (o?: Opts) => new BffError(403, 'no_offline_grant', o)
+// RFC 8693 §2.2.2: the provider refused the exchange; the user's grant stands (not session_expired), and unlike
+// `forbidden` (the broker's own route rules) it says the provider's policy decided
+export const exchangeRefused = (o?: Opts) => new BffError(403, 'exchange_refused', o)
 export const requestTimeout = (o?: Opts) => new BffError(408, 'request_timeout', o)
 // 5xx messages are fixed texts, safe to show even though expose is false
 export const idpUnavailable = (o?: Opts) => new BffError(503, 'idp_unavailable', o)

@@ -43,6 +43,7 @@ function apiProblems({ apis, basePath }: Sections): string[] {
     if (api.anonymous && api.token !== 'client' && api.token !== 'none') {
       problems.push(`apis[${i}].anonymous: allowed only with token client or none (token is ${api.token})`)
     }
+    problems.push(...tokenExchangeProblems(api, i))
     const first = apis.findIndex((other) => other.path === api.path)
     if (first < i) problems.push(`apis[${i}].path: duplicate of apis[${first}].path (${api.path})`)
     if (basePath !== undefined && overlaps(api.path, basePath)) {
@@ -51,6 +52,24 @@ function apiProblems({ apis, basePath }: Sections): string[] {
     const reserved = reservedPaths.find((path) => overlaps(api.path, path))
     if (reserved !== undefined) problems.push(`apis[${i}].path: overlaps the broker's ${reserved}`)
   })
+  return problems
+}
+
+/** RFC 8693 exchanges the user's token: there must be one, and the route's token comes from the exchange alone. */
+function tokenExchangeProblems(api: NonNullable<Sections['apis']>[number], i: number): string[] {
+  const exchange = api.tokenExchange
+  if (exchange === undefined) return []
+  const problems: string[] = []
+  if (exchange.audience === undefined && exchange.scope === undefined) {
+    problems.push(`apis[${i}].tokenExchange: set audience, scope or both`)
+  }
+  if (api.token !== 'user' && api.token !== 'user-or-client') {
+    problems.push(`apis[${i}].tokenExchange: allowed only with token user or user-or-client (token is ${api.token})`)
+  }
+  const clashes = (['scopes', 'resource'] as const).filter((key) => api[key] !== undefined)
+  if (clashes.length > 0) {
+    problems.push(`apis[${i}].tokenExchange: not with ${clashes.join(' or ')} (the exchange names the token's audience and scope)`)
+  }
   return problems
 }
 

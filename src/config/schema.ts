@@ -148,6 +148,13 @@ const providerSchema = z.strictObject({
     .describe('an ID token whose iat is older than this is refused (OIDC Core §3.1.3.7 step 10)'),
 })
 
+// RFC 8693 §2.1: `audience` is the logical name of the target service, any string the provider knows
+const tokenExchangeSchema = z.strictObject({
+  audience: z.string().regex(/^[\x21-\x7E]+$/, 'must be printable ASCII without spaces').optional()
+    .describe('RFC 8693 audience: the name of this API at the provider'),
+  scope: z.array(scopeToken).min(1).optional().describe('scopes of the exchanged token'),
+})
+
 const apiSchema = z.strictObject({
   path: pathPrefix.describe('path prefix on the broker, replaced by target when forwarding'),
   target: httpUrl.describe('upstream base URL (may carry a path; no query or fragment)'),
@@ -157,6 +164,8 @@ const apiSchema = z.strictObject({
     .describe("which access token is attached: the user's, the client's, either, or none"),
   scopes: z.array(scopeToken).optional().describe('scopes of the token requested for this API'),
   resource: absoluteUri.optional().describe('RFC 8707 resource indicator of this API'),
+  tokenExchange: tokenExchangeSchema.optional()
+    .describe("exchange the user's access token for one for this API (RFC 8693); not with scopes or resource"),
   timeoutMs: z.number().int().positive().default(30000).describe('upstream answer timeout, then 504'),
   anonymous: z
     .boolean()

@@ -77,12 +77,19 @@ export interface ProviderConfig {
   idTokenIssuedWithinSeconds: number
 }
 
+export interface TokenExchangeRoute {
+  audience?: string
+  scope?: readonly string[]
+}
+
 export interface ApiRoute {
   path: string
   target: URL
   token: TokenKind
   scopes?: readonly string[]
   resource?: string
+  /** RFC 8693: the user's access token is exchanged for one for this API */
+  tokenExchange?: TokenExchangeRoute
   timeoutMs: number
   anonymous: boolean
   websocket: boolean

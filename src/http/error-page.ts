@@ -24,6 +24,7 @@ const headings: Record<BffErrorCode, string> = {
   unsupported_grant_type: 'This request is not supported',
   forbidden: 'Access denied',
   no_offline_grant: 'No offline access was granted',
+  exchange_refused: 'Access to this service was refused',
   request_timeout: 'The request took too long',
 }
 

@@ -1,10 +1,10 @@
-import { BffError, idpUnavailable, invalidRequest, loginFailed, serverError, sessionExpired } from '../errors.js'
+import { BffError, exchangeRefused, idpUnavailable, invalidRequest, loginFailed, serverError, sessionExpired } from '../errors.js'
 import type { Logger } from '../observability/logger.js'
 import { LogEvents } from '../observability/log-events.js'
 
 /** Where the failed call came from: the same library error means different things to the user in each. */
 export type OAuthContext =
-  | 'callback' | 'refresh' | 'client_credentials' | 'password' | 'revoke' | 'metadata' | 'userinfo'
+  | 'callback' | 'refresh' | 'client_credentials' | 'password' | 'revoke' | 'metadata' | 'userinfo' | 'token_exchange'
 
 /**
  * What went wrong, independent of the call:
@@ -22,6 +22,8 @@ export interface Problem {
   kind: ProblemKind
   /** safe for logs: library message, OAuth error code, HTTP status; never a body, a parameter or a token */
   detail: string
+  /** the OAuth `error` code of an error response (RFC 6749 §5.2), when there was one */
+  oauthError?: string
 }
 
 type Loose = { name?: unknown; code?: unknown; message?: unknown; cause?: unknown; error?: unknown; status?: unknown }
@@ -45,6 +47,11 @@ const configCodes = new Set([
 ])
 // RFC 6749 §4.1.2.1: the two authorization/token error codes that say "not now" rather than "no"
 const transientOAuthErrors = new Set(['temporarily_unavailable', 'server_error'])
+
+// RFC 6749 §5.2 and RFC 8693 §2.2.2 codes that refuse this one exchange on policy grounds
+const exchangeRefusals = new Set([
+  'invalid_grant', 'invalid_target', 'invalid_scope', 'invalid_request', 'unauthorized_client', 'access_denied',
+])
 
 const str = (v: unknown) => (typeof v === 'string' ? v : undefined)
 const httpStatus = (v: unknown) => {
@@ -78,9 +85,11 @@ export function classifyOAuthError(err: unknown): Problem {
   if (code === 'OAUTH_RESPONSE_BODY_ERROR') {
     const oauthError = str(e.error) ?? 'unknown'
     const d = `${detail} (error=${oauthError})`
-    if (oauthError === 'invalid_grant') return { kind: 'invalid_grant', detail: d }
-    if (transientOAuthErrors.has(oauthError) || (status ?? 0) >= 500 || status === 429) return { kind: 'transient', detail: d }
-    return { kind: 'rejected', detail: d }
+    if (oauthError === 'invalid_grant') return { kind: 'invalid_grant', detail: d, oauthError }
+    if (transientOAuthErrors.has(oauthError) || (status ?? 0) >= 500 || status === 429) {
+      return { kind: 'transient', detail: d, oauthError }
+    }
+    return { kind: 'rejected', detail: d, oauthError }
   }
   if (code === 'OAUTH_AUTHORIZATION_RESPONSE_ERROR') return { kind: 'denied', detail: `${detail} (error=${str(e.error)})` }
   if (code === 'OAUTH_WWW_AUTHENTICATE_CHALLENGE') return { kind: 'rejected', detail }
@@ -123,6 +132,11 @@ function toBff(problem: Problem, context: OAuthContext, cause: Error): BffError 
     // RFC 6749 §5.2: only invalid_grant says the refresh token is dead; anything else keeps the session (502)
     case 'refresh':
       return problem.kind === 'invalid_grant' ? sessionExpired(o) : badGateway(o.detail, cause)
+    // RFC 8693 §2.2.2: the provider refused this exchange (a subject token it will not exchange, an audience or
+    // scope it will not grant): about this API only, the user's grant and session stay. invalid_client or
+    // unsupported_grant_type say our set-up is wrong: a 502 like any unusable answer
+    case 'token_exchange':
+      return exchangeRefusals.has(problem.oauthError ?? '') ? exchangeRefused(o) : badGateway(o.detail, cause)
     case 'client_credentials':
     case 'revoke':
       return badGateway(o.detail, cause)

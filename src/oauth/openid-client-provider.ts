@@ -10,7 +10,7 @@ import { createLogoutTokenVerifier } from './logout-token.js'
 import { createMetadataLoader } from './metadata-loader.js'
 import { clockSkewSeconds, clockSkewWarnSeconds, metadataProblem } from './metadata-checks.js'
 import { LogEvents } from '../observability/log-events.js'
-import type { OAuthProvider, TokenRequestOptions, TokenSet } from './provider.js'
+import type { OAuthProvider, TokenExchangeOptions, TokenRequestOptions, TokenSet } from './provider.js'
 
 export interface OpenIdClientProviderDeps {
   config: ProviderConfig
@@ -137,6 +137,17 @@ export function createOpenIdClientProvider(deps: OpenIdClientProviderDeps): OAut
     return params
   }
 
+  // RFC 8693 §2.1: the user's access token as subject, an access token wanted back
+  const exchangeParams = (subjectToken: string, options: TokenExchangeOptions) => {
+    const params = scopeParam(options.scope, {
+      subject_token: subjectToken,
+      subject_token_type: accessTokenType,
+      requested_token_type: accessTokenType,
+    })
+    if (options.audience) params.audience = options.audience
+    return params
+  }
+
   return {
     isReady: () => loader.current() !== undefined,
     ensureReady: async () => {
@@ -182,6 +193,10 @@ export function createOpenIdClientProvider(deps: OpenIdClientProviderDeps): OAut
 
     clientCredentials: (options) =>
       grant('client_credentials', (c) => oidc.clientCredentialsGrant(c, tokenOptions(options))),
+
+    // the client authentication and wire quirks of every token request apply (the same Configuration and fetch hook)
+    tokenExchange: (subjectToken, options) =>
+      grant('token_exchange', (c) => oidc.genericGrantRequest(c, tokenExchangeGrant, exchangeParams(subjectToken, options))),
 
     async password(username, password) {
       // RFC 6749 §4.3 is legacy (OAuth 2.0 Security BCP §2.4): only when the operator turned it on
@@ -233,6 +248,9 @@ export function createOpenIdClientProvider(deps: OpenIdClientProviderDeps): OAut
     },
   }
 }
+
+const tokenExchangeGrant = 'urn:ietf:params:oauth:grant-type:token-exchange'
+const accessTokenType = 'urn:ietf:params:oauth:token-type:access_token'
 
 /** A plain OAuth 2 identity endpoint (Breakout `GET /me/`): any JSON object, read with the Bearer token. */
 async function plainUserinfo(c: oidc.Configuration, url: URL, accessToken: string): Promise<Record<string, unknown>> {

@@ -38,6 +38,12 @@ export interface TokenRequestOptions {
   resource?: string
 }
 
+/** RFC 8693 §2.1: what the exchanged token is for (at least one of them). */
+export interface TokenExchangeOptions {
+  audience?: string
+  scope?: readonly string[]
+}
+
 export interface EndSessionRequest {
   idTokenHint?: string
   postLogoutRedirectUri: string
@@ -70,6 +76,11 @@ export interface OAuthProvider {
   exchangeCode(callbackUrl: URL, checks: LoginChecks, redirectUri: string): Promise<TokenSet>
   refresh(refreshToken: string, options?: TokenRequestOptions): Promise<TokenSet>
   clientCredentials(options?: TokenRequestOptions): Promise<TokenSet>
+  /**
+   * RFC 8693 token exchange of a user's access token for an access token for another API. A refusal throws
+   * exchange_refused (403), never session_expired: the user's grant is not at stake.
+   */
+  tokenExchange(subjectToken: string, options: TokenExchangeOptions): Promise<TokenSet>
   password(username: string, password: string): Promise<TokenSet>
   /**
    * userinfo (or a dialect's "me" endpoint); undefined when the provider has none. With `expectedSubject` (the ID

@@ -37,6 +37,8 @@ export const LogEvents = {
   tokenRefreshFailed: 'token.refresh_failed',
   tokenRefreshBackoff: 'token.refresh_backoff',
   tokenWriteSkipped: 'token.stale_write_skipped',
+  tokenExchanged: 'token.exchanged',
+  tokenExchangeFailed: 'token.exchange_failed',
   clientCredentialsFetched: 'token.client_credentials_fetched',
   proxyUpstreamError: 'proxy.upstream_error',
   proxyUploadStalled: 'proxy.upload_stalled',

@@ -1,4 +1,5 @@
 import type { ApiRoute } from '../config/types.js'
+import type { TokenExchangeOptions, TokenSet } from '../oauth/provider.js'
 import type { ApiToken, Grant } from '../session/grant-store.js'
 
 /**
@@ -10,15 +11,23 @@ export interface Audience {
   path: string
   scope?: readonly string[]
   resource?: string
+  /** RFC 8693: obtained by exchanging the grant's access token (`apis[].tokenExchange`), not with the refresh token */
+  exchange?: TokenExchangeOptions
 }
 
 export function audienceOf(route: ApiRoute | undefined): Audience | undefined {
+  if (route?.tokenExchange) return { path: route.path, exchange: route.tokenExchange }
   if (!route || (!route.scopes?.length && !route.resource)) return undefined
   return { path: route.path, scope: route.scopes?.length ? route.scopes : undefined, resource: route.resource }
 }
 
 /** A per-API token as cached in the grant; `expiresIn` (seconds) lets the skew be capped at half its lifetime. */
 export type CachedApiToken = ApiToken & { expiresIn?: number }
+
+/** A token answer as cached under an audience: the access token and its lifetime, nothing else. */
+export function cachedApiToken(answer: TokenSet): CachedApiToken {
+  return { accessToken: answer.accessToken, expiresAt: answer.expiresAt, expiresIn: answer.expiresIn }
+}
 
 /** What the expiry checks need of a token, whichever kind it is. `expiresAt` is epoch seconds. */
 export interface TokenView {

@@ -5,10 +5,11 @@ import type { Logger } from '../observability/logger.js'
 import type { Metrics } from '../observability/metrics.js'
 import type { Grant, GrantStore } from '../session/grant-store.js'
 import type { KeyValueStore } from '../session/store.js'
-import { tokenFor, type Audience, type CachedApiToken } from './audience.js'
+import { cachedApiToken, tokenFor, type Audience } from './audience.js'
 import type { Clock } from './clock.js'
 import { isExpired, needsRefresh, refreshJitter } from './expiry.js'
 import { backingOff, type BackoffState, type RefreshBackoff } from './refresh-backoff.js'
+import { writeUnlessNewer } from './grant-write.js'
 import { createRotationGrace } from './rotation-grace.js'
 
 export interface GrantRefresherDeps {
@@ -69,21 +70,10 @@ export function createGrantRefresher(deps: GrantRefresherDeps): GrantRefresher {
   }
 
   /** Writes `next` unless the grant changed meanwhile; never replaces a newer version with an older one. */
-  async function save(next: Grant, base: Grant, usedRefreshToken: string): Promise<void> {
+  async function save(next: Grant, usedRefreshToken: string): Promise<void> {
     // recorded before the grant: should the grant write fail, readers answer 503 rather than replay the used token
     if (next.tokens.refreshToken !== usedRefreshToken) await grace.record(usedRefreshToken, next.version)
-    const stored = await grants.get(base.id)
-    // logged out during the refresh: writing would bring the grant back to life
-    if (!stored) throw sessionExpired({ detail: 'grant removed during refresh' })
-    if (stored.version >= next.version) {
-      const fields = { event: LogEvents.tokenWriteSkipped, stored: stored.version, ours: next.version }
-      logger.warn(fields, 'stale grant write skipped')
-      return
-    }
-    const ttlMs = next.offline && deps.offlineGrantIdleMs !== undefined
-      ? deps.offlineGrantIdleMs
-      : Math.max(1000, (next.expiresAt ?? next.createdAt + deps.grantTtlMs) - clock.now())
-    await grants.put(next, ttlMs)
+    await writeUnlessNewer(deps, next)
   }
 
   return {
@@ -109,7 +99,7 @@ export function createGrantRefresher(deps: GrantRefresherDeps): GrantRefresher {
       if (backoff && backoff.untilMs > now) throw backingOff(backoff, now)
       const answer = await callProvider(grant, refreshToken, audience, backoff)
       // the rotated refresh token is saved first: a failed clear only leaves a lapsed backoff behind
-      await save(nextGrant(grant, answer, audience), grant, refreshToken)
+      await save(nextGrant(grant, answer, audience), refreshToken)
       if (backoff) await deps.backoff.clear(grantId).catch(() => undefined)
       return answer.accessToken
     },
@@ -122,16 +112,11 @@ function nextGrant(grant: Grant, answer: TokenSet, audience: Audience | undefine
   const refreshToken = answer.refreshToken ?? grant.tokens.refreshToken
   const version = grant.version + 1
   if (audience) {
-    const apiToken: CachedApiToken = {
-      accessToken: answer.accessToken,
-      expiresAt: answer.expiresAt,
-      expiresIn: answer.expiresIn,
-    }
     return {
       ...grant,
       version,
       tokens: { ...grant.tokens, refreshToken },
-      apiTokens: { ...grant.apiTokens, [audience.path]: apiToken },
+      apiTokens: { ...grant.apiTokens, [audience.path]: cachedApiToken(answer) },
     }
   }
   const tokens: TokenSet = {

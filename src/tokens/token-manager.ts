@@ -9,14 +9,20 @@ import { lockOptionsFor, withLock, type LockOptions } from './lock.js'
 import { backingOff, createRefreshBackoff, type RefreshBackoffOptions } from './refresh-backoff.js'
 import { createSingleFlight } from './single-flight.js'
 import { redisKeys } from '../session/keys.js'
+import { createTokenExchanger } from './token-exchange.js'
 
 /**
  * Fresh-or-refresh access tokens for a user session's grant. Throws BffErrors: session_expired (invalid_grant, or
- * an expired token with no refresh token) or idp_unavailable (a transient refresh failure; the session is kept).
+ * an expired token with no refresh token), idp_unavailable (a transient refresh failure; the session is kept) or,
+ * on an `apis[].tokenExchange` route, exchange_refused (the provider refused the exchange; the grant is kept).
  */
 export interface TokenManager {
   /** `prefetched`: the grant, already being read (in parallel with the session, one Redis round trip) */
-  accessTokenFor(session: Pick<BrokerSession, 'grantId'>, route?: ApiRoute, prefetched?: Promise<Grant | undefined>): Promise<string>
+  accessTokenFor(
+    session: Pick<BrokerSession, 'grantId'>,
+    route?: ApiRoute,
+    prefetched?: Promise<Grant | undefined>,
+  ): Promise<string>
 }
 
 export interface TokenManagerDeps extends Omit<GrantRefresherDeps, 'backoff'> {
@@ -39,6 +45,7 @@ export function createTokenManager(deps: TokenManagerDeps): TokenManager {
   const backoff = createRefreshBackoff({ ...deps.backoff, store: deps.store, clock: deps.clock, prefix: deps.prefix })
   const refresher = createGrantRefresher({ ...deps, backoff })
   const keys = redisKeys(deps.prefix)
+  const exchanger = createTokenExchanger({ ...deps, backoff, refresher })
   const lockOptions: LockOptions = { ...lockOptionsFor(deps.providerTimeoutMs ?? 10_000), ...deps.lock }
 
   /** While the grant is in backoff the provider is not asked and the lock not taken (checked again under it). */
@@ -47,7 +54,12 @@ export function createTokenManager(deps: TokenManagerDeps): TokenManager {
     const now = deps.clock.now()
     if (state && state.untilMs > now) throw backingOff(state, now)
     const lockKey = keys.grantLock(grantId)
-    return withLock(deps.store, lockKey, () => refresher.refresh(grantId, audience), lockOptions)
+    // RFC 8693 routes exchange the grant's access token; the others refresh with the refresh token
+    const exchange = audience?.exchange
+    const work = audience && exchange
+      ? () => exchanger.exchange(grantId, { ...audience, exchange })
+      : () => refresher.refresh(grantId, audience)
+    return withLock(deps.store, lockKey, work, lockOptions)
   }
 
   return {

@@ -3,6 +3,10 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net'
 import { parse as parseQuery } from 'node:querystring'
 import { loopbackFetch, quietNotices } from '../../src/demo/provider.js'
+import {
+  registerTokenExchange, TOKEN_EXCHANGE_GRANT, type AccessTokenModel, type GrantTypeHost, type OAuthErrorClass,
+  type TokenExchangeOptions,
+} from './token-exchange-grant.js'
 
 // A real oidc-provider v9 on loopback, configured per test file like oidc-provider's own
 // `<feature>.config.js`. oidc-provider ships no type declarations, so it is loaded through a
@@ -37,6 +41,8 @@ export interface OidcProviderOptions {
   resourceServers?: Record<string, { scope: string }>
   /** fixed port, to stop the provider and bring it back at the same issuer */
   port?: number
+  /** opt-in RFC 8693 token exchange grant (test/support/token-exchange-grant.ts), allowed to the default client */
+  tokenExchange?: TokenExchangeOptions
 }
 
 export interface ProviderCounts {
@@ -44,6 +50,8 @@ export interface ProviderCounts {
   authorizationCodeGrants: number
   refreshTokenGrants: number
   clientCredentialsGrants: number
+  /** successful RFC 8693 token exchanges */
+  tokenExchangeGrants: number
   /** token endpoint errors (`grant.error`), with their OAuth error codes in `grantErrorCodes` */
   grantErrors: number
   grantErrorCodes: string[]
@@ -60,8 +68,9 @@ export interface ProviderCounts {
 }
 
 /** The part of oidc-provider's Provider the tests use. */
-export interface OidcProvider extends EventEmitter {
+export interface OidcProvider extends EventEmitter, GrantTypeHost {
   readonly issuer: string
+  AccessToken: AccessTokenModel
   callback(): (req: IncomingMessage, res: ServerResponse) => void
   use(middleware: KoaMiddleware): void
 }
@@ -92,7 +101,7 @@ type KoaMiddleware = (ctx: KoaContext, next: () => Promise<void>) => Promise<voi
 
 interface OidcProviderModule {
   default: new (issuer: string, configuration: Record<string, unknown>) => OidcProvider
-  errors: { InvalidTarget: new (description?: string) => Error }
+  errors: { InvalidTarget: OAuthErrorClass; InvalidGrant: OAuthErrorClass; InvalidRequest: OAuthErrorClass; InvalidScope: OAuthErrorClass }
 }
 
 const zeroCounts = (): ProviderCounts => ({
@@ -100,6 +109,7 @@ const zeroCounts = (): ProviderCounts => ({
   authorizationCodeGrants: 0,
   refreshTokenGrants: 0,
   clientCredentialsGrants: 0,
+  tokenExchangeGrants: 0,
   grantErrors: 0,
   grantErrorCodes: [],
   refreshTokensConsumed: 0,
@@ -127,6 +137,7 @@ export async function startOidcProvider(options: OidcProviderOptions = {}): Prom
   const issuer = `http://127.0.0.1:${port}`
 
   const provider = new Provider(issuer, configuration(options, errors.InvalidTarget))
+  if (options.tokenExchange) registerTokenExchange(provider, options.tokenExchange, errors)
   const counts = zeroCounts()
   countEvents(provider, counts)
   provider.use(countRevocations(counts))
@@ -211,7 +222,7 @@ function defaultClient(options: OidcProviderOptions): ClientMetadata {
     client_secret: TEST_CLIENT_SECRET,
     redirect_uris: options.redirectUris ?? ['http://127.0.0.1/bff/callback'],
     post_logout_redirect_uris: options.postLogoutRedirectUris ?? [],
-    grant_types: ['authorization_code', 'refresh_token', 'client_credentials'],
+    grant_types: ['authorization_code', 'refresh_token', 'client_credentials', ...(options.tokenExchange ? [TOKEN_EXCHANGE_GRANT] : [])],
     response_types: ['code'],
     token_endpoint_auth_method: 'client_secret_basic',
     scope: TEST_SCOPES.join(' '),
@@ -234,6 +245,7 @@ function countEvents(provider: OidcProvider, counts: ProviderCounts): void {
     if (grantType === 'authorization_code') counts.authorizationCodeGrants++
     else if (grantType === 'refresh_token') counts.refreshTokenGrants++
     else if (grantType === 'client_credentials') counts.clientCredentialsGrants++
+    else if (grantType === TOKEN_EXCHANGE_GRANT) counts.tokenExchangeGrants++
   })
   provider.on('grant.error', (_ctx: KoaContext, error: { error?: string }) => {
     counts.grantErrors++

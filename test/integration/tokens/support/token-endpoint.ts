@@ -1,5 +1,5 @@
-import { idpUnavailable, sessionExpired } from '../../../../src/errors.js'
-import type { OAuthProvider, TokenRequestOptions, TokenSet } from '../../../../src/oauth/provider.js'
+import { exchangeRefused, idpUnavailable, sessionExpired } from '../../../../src/errors.js'
+import type { OAuthProvider, TokenExchangeOptions, TokenRequestOptions, TokenSet } from '../../../../src/oauth/provider.js'
 import type { Clock } from '../../../../src/tokens/clock.js'
 
 /**
@@ -17,6 +17,10 @@ export interface TokenEndpoint {
   /** refresh requests in order, with the scope/resource they carried */
   requests: Array<{ refreshToken: string; options?: TokenRequestOptions }>
   replays: number
+  /** RFC 8693 exchanges in order, with the subject token and what they asked for */
+  exchanges: Array<{ subjectToken: string; options: TokenExchangeOptions }>
+  /** the next exchanges are refused (exchange_refused, as the real port throws) */
+  refuseExchanges(on: boolean): void
   /** the next refreshes (and client-credentials grants) fail like an unreachable provider */
   failTransiently(on: boolean): void
   /** runs while a refresh is in flight, after the refresh token was consumed and before the answer */
@@ -38,6 +42,7 @@ export function createTokenEndpoint(options: TokenEndpointOptions): TokenEndpoin
   const rotate = options.rotate ?? true
   let serial = 0
   let transient = false
+  let refusing = false
   // refresh token → its grant family and whether it was used already
   const refreshTokens = new Map<string, { family: number; used: boolean }>()
   const revoked = new Set<number>()
@@ -63,8 +68,12 @@ export function createTokenEndpoint(options: TokenEndpointOptions): TokenEndpoin
     clientCredentialsCalls: 0,
     requests: [],
     replays: 0,
+    exchanges: [],
     failTransiently: (on) => {
       transient = on
+    },
+    refuseExchanges: (on) => {
+      refusing = on
     },
     issue() {
       const family = ++serial
@@ -90,6 +99,13 @@ export function createTokenEndpoint(options: TokenEndpointOptions): TokenEndpoin
         const prefix = requestOptions?.resource || requestOptions?.scope ? 'api' : 'at'
         return tokenSet(prefix, rotate ? { refreshToken: newRefreshToken(entry.family) } : {})
       },
+      async tokenExchange(subjectToken, exchangeOptions) {
+        endpoint.exchanges.push({ subjectToken, options: exchangeOptions })
+        if (transient) throw idpUnavailable({ detail: 'test: provider unreachable' })
+        if (refusing) throw exchangeRefused({ detail: 'test: invalid_target' })
+        if (options.delayMs) await sleep(options.delayMs)
+        return tokenSet('ex')
+      },
       async clientCredentials() {
         endpoint.clientCredentialsCalls++
         if (transient) throw idpUnavailable({ detail: 'test: provider unreachable' })
@@ -102,7 +118,7 @@ export function createTokenEndpoint(options: TokenEndpointOptions): TokenEndpoin
 }
 
 /** The rest of the port is not used by the tokens layer: calling it is a test bug. */
-function unusedProvider(impl: Pick<OAuthProvider, 'refresh' | 'clientCredentials'>): OAuthProvider {
+function unusedProvider(impl: Pick<OAuthProvider, 'refresh' | 'clientCredentials' | 'tokenExchange'>): OAuthProvider {
   const unused = (name: string) => () => {
     throw new Error(`token endpoint double: ${name} is not part of this test`)
   }
