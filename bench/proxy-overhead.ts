@@ -8,17 +8,21 @@ import type { BrokerChildInfo, BrokerChildOptions } from './servers/broker.js'
 import { startRedisServer, freePort } from '../test/support/redis.js'
 import { startOidcProvider } from '../test/support/oidc-provider.js'
 import { createBrowser, login, type TestBroker } from '../test/support/start-app.js'
+import { mobileClient, mobileLogin } from '../test/support/mobile.js'
+import { proofBudget, proofSource } from './lib/proofs.js'
 
 // Proxy overhead benchmark (issue 3, item 7). Four arms against one tiny upstream, on loopback:
 //   A  direct to the upstream
 //   B  bare keep-alive Node proxy (node:http + undici Pool.stream, no auth): the cost of the hop
 //   C  B + one Redis GET of a session-sized blob + Authorization header: the physical floor of any BFF
 //   D  the broker (startBroker), a logged-in session, X-CSRF: 1, route token: user
+//   E  the same broker and route with a mobile app's DPoP-bound handle: a fresh proof on every request (signature
+//      check, jti replay record in Redis), the proofs made here before each run (lib/proofs.ts), not in the broker
 // Body sizes: /small (~200 B JSON) and /64k. Regimes: latency (1 connection) and throughput (50 connections).
 // Every server runs in its own child process; the load generator (autocannon) runs here.
 //
-//   npm run bench                  # 3 rounds × 16 runs × 4 s, about 4 minutes
-//   npm run bench -- --quick       # 1 round × 16 runs × 2.5 s, about 1 minute
+//   npm run bench                  # 3 rounds × 20 runs × 4 s, about 5 minutes
+//   npm run bench -- --quick       # 1 round × 20 runs × 2.5 s, about 1.5 minutes
 //   npm run bench -- --cpu-prof    # also writes a .cpuprofile of the broker child (path printed at the end)
 
 const { values: args } = parseArgs({
@@ -40,13 +44,14 @@ const warmupSeconds = args.quick ? 0.5 : 1
 const seed = Number(args.seed ?? Date.now() % 1_000_000)
 const shuffle = shuffler(seed)
 
-type Arm = 'A' | 'B' | 'C' | 'D'
-const arms = (['A', 'B', 'C', 'D'] as const).filter((a) => !args.arms || args.arms.includes(a)) as Arm[]
+type Arm = 'A' | 'B' | 'C' | 'D' | 'E'
+const arms = (['A', 'B', 'C', 'D', 'E'] as const).filter((a) => !args.arms || args.arms.includes(a)) as Arm[]
 const armNames: Record<Arm, string> = {
   A: 'A direct',
   B: 'B bare proxy',
   C: 'C floor (B + Redis GET)',
   D: 'D broker',
+  E: 'E broker, DPoP handle',
 }
 const regimes = ([
   { name: 'latency', connections: 1 },
@@ -99,6 +104,14 @@ async function main() {
     const blobBytes = sizes.session + sizes.grant
     console.log(`broker records: session ${sizes.session} B, sealed grant ${sizes.grant} B; floor blob ${blobBytes} B`)
 
+    // one real mobile login (system browser, handoff code, DPoP-bound handle); every E request then carries the
+    // handle and a proof of its own (the floor's blob above is sized on the cookie session, as before)
+    const asBroker = { origin: brokerOrigin } as TestBroker
+    const app = mobileClient(asBroker)
+    const { token } = await mobileLogin(asBroker, app)
+    const proofs = proofSource(app.key!, token.accessToken)
+    const dpopHeaders = { authorization: `DPoP ${token.accessToken}`, accept: 'application/json' }
+
     const bare = await startChild<{ url: string }>('bare-proxy', here('./servers/bare-proxy.ts'), {
       BENCH_MODE: 'bare', BENCH_UPSTREAM: upstream.info.url,
     })
@@ -109,18 +122,21 @@ async function main() {
     })
     children.push(floor)
 
-    const target: Record<Arm, { url: (path: string) => string; child?: Child<unknown> }> = {
-      A: { url: (p) => `${upstream.info.url}${p}` },
-      B: { url: (p) => `${bare.info.url}/api${p}`, child: bare },
-      C: { url: (p) => `${floor.info.url}/api${p}`, child: floor },
-      D: { url: (p) => `${broker.info.url}/api${p}`, child: broker },
+    const target: Record<Arm, { url: (path: string) => string; child?: Child<unknown>; headers: Record<string, string> }> = {
+      A: { url: (p) => `${upstream.info.url}${p}`, headers },
+      B: { url: (p) => `${bare.info.url}/api${p}`, child: bare, headers },
+      C: { url: (p) => `${floor.info.url}/api${p}`, child: floor, headers },
+      D: { url: (p) => `${broker.info.url}/api${p}`, child: broker, headers },
+      E: { url: (p) => `${broker.info.url}/api${p}`, child: broker, headers: dpopHeaders },
     }
+    const firstHeaders = async (arm: Arm, url: string) =>
+      arm === 'E' ? { ...dpopHeaders, dpop: (await proofs.make(url, 1))[0] as string } : target[arm].headers
 
     // every arm must answer 200 with the same body before anything is measured
     for (const body of bodies) {
       const lengths = new Set<number>()
       for (const arm of arms) {
-        const r = await request(target[arm].url(body.path), { headers })
+        const r = await request(target[arm].url(body.path), { headers: await firstHeaders(arm, target[arm].url(body.path)) })
         const bytes = Buffer.from(await r.body.arrayBuffer()).length
         if (r.statusCode !== 200) throw new Error(`arm ${arm} ${body.path}: ${r.statusCode}`)
         lengths.add(bytes)
@@ -133,12 +149,23 @@ async function main() {
     const key = (c: (typeof cases)[number], arm: Arm) => `${c.regime.name}|${c.body.name}|${arm}`
     const samples = new Map<string, Array<LoadResult & { cpuUsPerReq: number }>>()
 
+    // arm E: the fastest rate seen per case sizes the next run's pool of proofs
+    const fastestE = new Map<string, number>()
+    const proofsFor = async (c: (typeof cases)[number], secs: number) => {
+      const url = target.E.url(c.body.path)
+      const { count, reserve } = proofBudget(secs, c.regime.connections, fastestE.get(key(c, 'E')))
+      return { name: 'dpop', values: await proofs.make(url, count), reserve }
+    }
     const measure = async (c: (typeof cases)[number], arm: Arm, secs: number) => {
       const child = target[arm].child
+      // made before the CPU probe and the load: the broker is idle meanwhile and nothing signs while it is measured
+      const perRequest = arm === 'E' ? await proofsFor(c, secs) : undefined
       const cpu0 = child ? await child.cpuUs() : 0
-      const result = await load({ url: target[arm].url(c.body.path), connections: c.regime.connections, seconds: secs, headers })
+      const url = target[arm].url(c.body.path)
+      const result = await load({ url, connections: c.regime.connections, seconds: secs, headers: target[arm].headers, ...(perRequest && { perRequest }) })
       const cpu1 = child ? await child.cpuUs() : 0
       if (result.failed > 0) throw new Error(`arm ${arm} ${c.regime.name} ${c.body.name}: ${result.failed} failed requests`)
+      if (arm === 'E') fastestE.set(key(c, arm), Math.max(result.rps, fastestE.get(key(c, arm)) ?? 0))
       return { ...result, cpuUsPerReq: child ? (cpu1 - cpu0) / result.ok : NaN }
     }
 
@@ -153,7 +180,8 @@ async function main() {
           const list = samples.get(key(c, arm)) ?? []
           list.push(sample)
           samples.set(key(c, arm), list)
-          process.stdout.write(arm)
+          // '*': the run ran out of pre-made proofs and stopped early (its rate still counts)
+          process.stdout.write(sample.stoppedEarly ? `${arm}*` : arm)
         }
         process.stdout.write(' ')
       }
@@ -174,7 +202,7 @@ async function main() {
     const verdicts: Array<{ text: string; pass: boolean }> = []
     console.log('')
     for (const c of cases) {
-      const s = Object.fromEntries((['A', 'B', 'C', 'D'] as const).map((arm) => [arm, stat(c, arm)])) as Record<Arm, ReturnType<typeof stat>>
+      const s = Object.fromEntries((['A', 'B', 'C', 'D', 'E'] as const).map((arm) => [arm, stat(c, arm)])) as Record<Arm, ReturnType<typeof stat>>
       console.log(`== ${c.regime.name} (${c.regime.connections} connection${c.regime.connections > 1 ? 's' : ''}), ${c.body.name} body ==`)
       console.log(table([
         ['arm', 'req/s', 'p50 µs', 'p99 µs', 'CPU µs/req', 'vs A'],
@@ -182,13 +210,19 @@ async function main() {
       ]))
       const added = { C: s.C.p50 - s.A.p50, D: s.D.p50 - s.A.p50 }
       const dc = s.D.rps / s.C.rps
+      const ec = s.E.rps / s.C.rps
       console.log(
         `D/A ${fmt(s.D.rps / s.A.rps, 2)}  D/C ${fmt(dc, 2)}  C/A ${fmt(s.C.rps / s.A.rps, 2)}  ` +
           `p50 added: D−A ${fmt(added.D)} µs, C−A ${fmt(added.C)} µs, 1.5×(C−A) ${fmt(1.5 * added.C)} µs`,
       )
+      console.log(`E/A ${fmt(s.E.rps / s.A.rps, 2)}  E/C ${fmt(ec, 2)}  E/D ${fmt(s.E.rps / s.D.rps, 2)}  p50 added: E−A ${fmt(s.E.p50 - s.A.p50)} µs`)
       console.log('')
       if (c.regime.name === 'throughput') {
         verdicts.push({ text: `throughput ${c.body.name}: D/C ${fmt(dc, 2)} ≥ 0.70`, pass: dc >= 0.7 })
+        // a DPoP handle costs a signature check and a jti record per request on top of D
+        if (arms.includes('E') && c.body.path === '/small') {
+          verdicts.push({ text: `throughput ${c.body.name}: E/C ${fmt(ec, 2)} ≥ 0.60 (DPoP handle)`, pass: ec >= 0.6 })
+        }
       } else {
         verdicts.push({
           text: `latency ${c.body.name}: D−A ${fmt(added.D)} µs ≤ 1.5×(C−A) ${fmt(1.5 * added.C)} µs at p50`,

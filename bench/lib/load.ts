@@ -13,15 +13,53 @@ export interface LoadResult {
   seconds: number
 }
 
+/**
+ * A header whose value must differ on every request (a DPoP proof: unique jti, RFC 9449 §11.1), made before the run
+ * so that no signing happens while it is measured. The run then sends at most `values.length - reserve` requests
+ * (autocannon's `amount`; each connection builds one request ahead, so `reserve` must exceed the connections) and
+ * ends at `seconds` or when they are sent, whichever comes first: no value is ever sent twice.
+ */
+export interface PerRequestHeader {
+  name: string
+  values: readonly string[]
+  reserve: number
+}
+
 /** One autocannon run; latencies are collected from its 'response' events at sub-millisecond precision. */
-export function load(opts: { url: string; connections: number; seconds: number; headers: Record<string, string> }): Promise<LoadResult> {
+export function load(opts: {
+  url: string
+  connections: number
+  seconds: number
+  headers: Record<string, string>
+  perRequest?: PerRequestHeader
+}): Promise<LoadResult & { stoppedEarly: boolean }> {
   let times = new Float64Array(1 << 16)
   let ok = 0
   let non2xx = 0
+  const perRequest = opts.perRequest
+  const amount = perRequest ? perRequest.values.length - perRequest.reserve : 0
+  if (perRequest && perRequest.reserve <= opts.connections) throw new Error('perRequest.reserve must exceed the connections')
+  let used = 0
+  // autocannon calls setupRequest each time a connection builds its next request
+  const requests = perRequest && [{
+    method: 'GET',
+    setupRequest: (req: { headers?: Record<string, string> }) => {
+      const value = perRequest.values[used++]
+      if (value === undefined) throw new Error('out of per-request header values: the reserve is too small')
+      return { ...req, headers: { ...req.headers, [perRequest.name]: value } }
+    },
+  }]
   return new Promise((resolve, reject) => {
+    // with `amount` autocannon ignores `duration`: this timer ends the run instead; a stop takes effect at the next
+    // sample tick, so ticks come every 50 ms (they only sum counters)
+    const timer = perRequest && setTimeout(() => instance.stop(), opts.seconds * 1000)
     const instance = autocannon(
-      { url: opts.url, connections: opts.connections, duration: opts.seconds, headers: opts.headers, pipelining: 1, timeout: 10 },
+      {
+        url: opts.url, connections: opts.connections, duration: opts.seconds, headers: opts.headers, pipelining: 1, timeout: 10,
+        ...(requests && { requests, amount, sampleInt: 50 }),
+      },
       (err, result) => {
+        clearTimeout(timer)
         if (err) return reject(err)
         const sorted = times.subarray(0, ok).sort()
         const at = (q: number) => (sorted.length ? (sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] as number) * 1000 : NaN)
@@ -32,6 +70,7 @@ export function load(opts: { url: string; connections: number; seconds: number; 
           ok,
           failed: non2xx + result.errors + result.timeouts,
           seconds: result.duration,
+          stoppedEarly: perRequest !== undefined && ok + non2xx >= amount,
         })
       },
     )

@@ -1,8 +1,9 @@
 import { serveChild } from '../lib/ipc.js'
 import { startBroker } from '../../src/server.js'
 import { testConfig } from '../../test/support/start-app.js'
+import { mobileConfig } from '../../test/support/mobile.js'
 
-// Arm D of bench/proxy-overhead.ts, and each broker instance of bench/refresh-storm.ts: the real broker
+// Arms D and E of bench/proxy-overhead.ts, and each broker instance of bench/refresh-storm.ts: the real broker
 // (startBroker from src/server.ts, the test configuration) at the production log level, with one API route.
 // BENCH_BROKER holds the options as JSON (see BrokerChildOptions).
 
@@ -38,6 +39,8 @@ await serveChild<BrokerChildInfo>(async () => {
       redis: { keyPrefix: opts.keyPrefix },
       ...(opts.refreshSkewSeconds !== undefined ? { tokens: { refreshSkewSeconds: opts.refreshSkewSeconds } } : {}),
       apis: [{ path: '/api', target: opts.upstreamUrl, token: 'user' }],
+      // the mobile apps of the tests: arm E of proxy-overhead logs in as one (DPoP) and calls /api with its handle
+      mobile: mobileConfig(),
     },
   })
   const broker = await startBroker(config, { host: '127.0.0.1', port: opts.port, allowInsecureHttp: true })

@@ -10,6 +10,12 @@ declare module 'autocannon' {
     headers?: Record<string, string>
     timeout?: number
     excludeErrorStats?: boolean
+    /** requests in all, spread over the connections; then `duration` is ignored */
+    amount?: number
+    /** ms between samples (default 1000); stop() takes effect at the next one */
+    sampleInt?: number
+    /** setupRequest returns the request to send next (a falsy value restarts the list) */
+    requests?: Array<{ method?: string; setupRequest?: (req: { headers?: Record<string, string> }) => unknown }>
   }
 
   export interface Result {

@@ -6,6 +6,7 @@ import type { Logger } from '../observability/logger.js'
 import { startBroker, type RunningBroker } from '../server.js'
 import { startDemoApi, type DemoApi } from './api.js'
 import { demoPageDirectory } from './page.js'
+import { DEMO_MOBILE_CLIENT_ID, demoMobileRedirectUri } from './mobile.js'
 import { startDemoProvider, type DemoProvider } from './provider.js'
 
 // The whole demo as one function, so that `npm start` and the end-to-end tests run the very same thing:
@@ -23,6 +24,8 @@ export interface DemoStackOptions {
   keyPrefix?: string
   logger?: Logger
   logLevel?: Config['logLevel']
+  /** the demo mobile app's loopback redirect URI (default http://127.0.0.1:8765/callback) */
+  mobileRedirectUri?: string
 }
 
 export interface DemoStack {
@@ -91,6 +94,8 @@ export async function startDemoStack(opts: DemoStackOptions = {}): Promise<DemoS
         },
         apis: [{ path: DEMO_API_PATH, target: api.url, token: 'user' }],
         frontend: { static: demoPageDirectory() },
+        // npm run demo:mobile plays this app: system-browser login, then a DPoP-bound handle
+        mobile: { apps: [{ clientId: DEMO_MOBILE_CLIENT_ID, redirectUris: [opts.mobileRedirectUri ?? demoMobileRedirectUri()] }] },
       },
       // the demo's settings are its own: BFF_* variables meant for a real deployment do not leak in
       {},

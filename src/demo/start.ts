@@ -31,6 +31,7 @@ export async function startDemo(env: NodeJS.ProcessEnv): Promise<void> {
       `bff-broker demo is running (started in ${seconds} s). Open ${demo.url}/`,
       '  log in as alice/alice or bob/bob',
       `  identity provider: ${demo.idp.issuer}   demo API: ${demo.api.url} (behind ${demo.url}/api/demo)`,
+      '  a mobile app with a DPoP-bound handle: npm run demo:mobile (in another terminal)',
       '  Ctrl+C stops it. Run it with your own provider: BFF_CONFIG=config.yaml npm start (README.md)',
       '',
     ].join('\n') + '\n',
