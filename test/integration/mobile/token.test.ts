@@ -80,6 +80,8 @@ describe('POST /bff/mobile/token: the code', () => {
   })
 
   it('when two redemptions of one code run in parallel, then exactly one gets 200 and the other 400 invalid_grant', async () => {
+    const grantKeys = async () => (await keysWithPrefix(broker.redisUrl, broker.prefix)).filter((k) => k.key.includes(':grant:')).length
+    const before = await grantKeys()
     const login = await manualLogin(broker)
     const answers = await Promise.all([redeem(broker, login), redeem(broker, login)])
     expect(answers.map((a) => a.status).sort()).toEqual([200, 400])
@@ -88,6 +90,8 @@ describe('POST /bff/mobile/token: the code', () => {
     const handle = answers.find((a) => a.status === 200)!.body.access_token as string
     expect((await userWith(handle, login.key)).status).toBe(401)
     expect((await storedForHandle(broker, handle)).session).toBeUndefined()
+    // and its grant is not written back by the redemption that lost the race to the ending
+    expect(await grantKeys()).toBe(before)
   })
 
   it('when the grant_type is not authorization_code, then 400 unsupported_grant_type', async () => {

@@ -76,7 +76,10 @@ export function createMobileTokenRoute(deps: {
     if (session.handoffUntil === undefined || deps.now() >= session.handoffUntil) {
       throw await refused(handoff.sessionId, 'handoff code expired')
     }
-    const active = await deps.sessions.redeemed(handoff.sessionId, session)
+    const active = await deps.sessions.redeemed(handoff.sessionId, session).catch((err: unknown) => {
+      // ended meanwhile (a parallel second use of the code): the code is as good as used
+      throw err instanceof BffError && err.code === 'session_expired' ? refuse(err.detail ?? 'session ended') : err
+    })
     deps.logger.info({ event: LogEvents.mobileHandoffRedeemed, clientId: app.clientId, sub: active.sub }, 'mobile handoff redeemed')
     res.json({
       access_token: handoff.handle,
