@@ -60,6 +60,11 @@ const challenge = (scheme: 'DPoP' | 'Bearer', error: string) =>
   scheme === 'DPoP' ? `DPoP error="${error}", algs="${dpopAlgs}"` : `Bearer error="${error}"`
 export const invalidToken = (scheme: 'DPoP' | 'Bearer', detail: string) =>
   unauthorized({ detail, wwwAuthenticate: challenge(scheme, 'invalid_token') })
+/** An expired handle (RFC 6750 §3.1, RFC 9449 §7.1): session_expired, with the challenge of the handle's scheme. */
+export const expiredHandle = (scheme: 'DPoP' | 'Bearer', err: BffError) =>
+  sessionExpired({ detail: err.detail, cause: err, wwwAuthenticate: challenge(scheme, 'invalid_token') })
+/** The scheme a mobile session's handle must be sent with. */
+export const schemeOf = (session: Pick<BrokerSession, 'dpopJkt'>): 'DPoP' | 'Bearer' => (session.dpopJkt === undefined ? 'Bearer' : 'DPoP')
 export const invalidDpopProof = (detail: string) =>
   new BffError(401, 'invalid_dpop_proof', { detail, wwwAuthenticate: challenge('DPoP', 'invalid_dpop_proof') })
 
@@ -143,7 +148,7 @@ export function createAuthenticator(deps: {
       loaded = await load(sessionIdOfHandle(handle))
     } catch (err) {
       await jktOf // a bad proof is the answer even when the handle is also expired (RFC 9449 §7.1)
-      throw err
+      throw err instanceof BffError && err.code === 'session_expired' ? expiredHandle(scheme, err) : err
     }
     const jkt = await jktOf
     const session = loaded?.session

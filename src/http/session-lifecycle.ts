@@ -20,7 +20,10 @@ export interface SessionLifecycle {
    * grant live only until `handoffUntil` unless the handoff code is redeemed (`redeemed`).
    */
   startMobile(tokens: TokenSet, app: { clientId: string; dpopJkt?: string }, handoffUntil: number): Promise<{ handle: string; sessionId: string }>
-  /** the handoff code was redeemed: the session and its grant now live by the mobile timeouts */
+  /**
+   * the handoff code was redeemed: the session and its grant now live by the mobile timeouts, unless a parallel second
+   * use of the code is ending them (then nothing is written back). Throws session_expired when the grant is gone.
+   */
   redeemed(sessionId: string, session: BrokerSession): Promise<BrokerSession>
   /** ends one session: grant, index entries and session record; revokes the refresh token when asked */
   end(sessionId: string, broker: BrokerSession, opts: { revoke: boolean }): Promise<{ idToken?: string }>
@@ -157,8 +160,13 @@ export function createSessionLifecycle(deps: {
       const { handoffUntil: _, ...active } = session
       const grant = await deps.grants.get(session.grantId)
       if (!grant) throw sessionExpired({ detail: 'grant gone before the handoff' })
-      await deps.grants.put(grant, Math.max(1000, (grant.expiresAt ?? deps.now()) - deps.now()))
-      await deps.httpSession.save(sessionId, active)
+      // conditional writes only: a parallel second use of the code may be ending this session right now (RFC 6749
+      // §4.1.2), and what it ended stays ended (the handle answered here is then dead, as a revoked token would be).
+      // Session first: an ender deletes the grant before the session
+      if (!(await deps.httpSession.replace(sessionId, active))) return active
+      if (!(await deps.grants.extend(grant.id, Math.max(1000, (grant.expiresAt ?? deps.now()) - deps.now())))) {
+        await deps.httpSession.destroy(sessionId)
+      }
       return active
     },
     end,

@@ -34,6 +34,8 @@ export interface GrantStore {
   key(id: string): string
   get(id: string): Promise<Grant | undefined>
   put(grant: Grant, ttlMs: number): Promise<void>
+  /** a new TTL for the record as it is, only while it exists unchanged (never writes a deleted grant back) */
+  extend(id: string, ttlMs: number): Promise<boolean>
   delete(id: string): Promise<void>
 }
 
@@ -70,6 +72,10 @@ export function createGrantStore(deps: { store: KeyValueStore; keyRing: KeyRing;
     },
     async put(grant, ttlMs) {
       await deps.store.set(key(grant.id), deps.keyRing.seal(JSON.stringify(grant), `grant:${grant.id}`), ttlMs)
+    },
+    async extend(id, ttlMs) {
+      const sealed = await deps.store.get(key(id))
+      return sealed !== undefined && (await deps.store.expireIfEquals(key(id), sealed, ttlMs))
     },
     async delete(id) {
       opened.delete(id)

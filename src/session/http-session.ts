@@ -19,6 +19,8 @@ export interface HttpSession {
   touch(sessionId: string, session: BrokerSession): void
   /** writes a session record without a cookie (mobile sessions: the id is the hash of the handle) */
   save(sessionId: string, session: BrokerSession): Promise<void>
+  /** like save, but only while the record still exists (SET XX): an ended session is never written back; false then */
+  replace(sessionId: string, session: BrokerSession): Promise<boolean>
   destroy(sessionId: string): Promise<void>
   /** the session id a raw Cookie header names, signature checked; undefined for none or a forged one */
   idFromCookie(cookieHeader: string | undefined): string | undefined
@@ -58,6 +60,10 @@ export function unsignSessionCookie(value: string, secrets: readonly string[]): 
   }
   return undefined
 }
+
+// express-session's record shape, so the cookie and the handle are two transports of one session model
+const recordOf = (broker: BrokerSession) =>
+  ({ cookie: { path: '/', httpOnly: true, originalMaxAge: null }, broker }) as unknown as SessionData
 
 /**
  * express-session over connect-redis (ioredis) or, for the demo only, express-session's MemoryStore.
@@ -148,9 +154,18 @@ export function createHttpSession(deps: {
       )
     },
     save(sessionId, broker) {
-      // express-session's record shape, so the cookie and the handle are two transports of one session model
-      const record = { cookie: { path: '/', httpOnly: true, originalMaxAge: null }, broker } as unknown as SessionData
-      return new Promise((resolve, reject) => store.set(sessionId, record, (err) => (err ? reject(err) : resolve())))
+      return new Promise((resolve, reject) => store.set(sessionId, recordOf(broker), (err) => (err ? reject(err) : resolve())))
+    },
+    async replace(sessionId, broker) {
+      const ttl = recordTtlSeconds(broker, now(), timeouts)
+      if (ttl <= 0) return false
+      if (!deps.redis) {
+        const exists = await new Promise<boolean>((resolve, reject) => store.get(sessionId, (err, sess) => (err ? reject(err) : resolve(Boolean(sess)))))
+        if (exists) await new Promise<void>((resolve, reject) => store.set(sessionId, recordOf(broker), (err) => (err ? reject(err) : resolve())))
+        return exists
+      }
+      // connect-redis's own format (JSON) and key, so express-session and load() read it back alike
+      return (await deps.redis.set(sessionKey(sessionId), JSON.stringify(recordOf(broker)), 'EX', ttl, 'XX')) === 'OK'
     },
     destroy(sessionId) {
       return new Promise((resolve, reject) => store.destroy(sessionId, (err) => (err ? reject(err) : resolve())))

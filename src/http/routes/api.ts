@@ -11,7 +11,7 @@ import type { JobCalls } from '../../jobs/job-calls.js'
 import type { SessionWatch } from '../../session/session-watch.js'
 import type { SecurityHeaders } from '../security-headers.js'
 import type { TrackRequest } from '../middleware/request-context.js'
-import type { Authenticator, Caller, CookieGuard } from '../authenticate.js'
+import { expiredHandle, schemeOf, type Authenticator, type Caller, type CookieGuard } from '../authenticate.js'
 import { BffError, notFound, storeUnavailable, unauthorized } from '../../errors.js'
 import { writeError, writeUpgradeRefusal, type ErrorWriterOptions } from '../errors.js'
 
@@ -54,8 +54,9 @@ export function createApiRoutes(deps: ApiRouteDeps) {
       return await deps.tokenManager.accessTokenFor(caller.session, route, caller.grant)
     } catch (err) {
       // the grant is gone (invalid_grant, or expired with no refresh token): the session goes with it
-      if (err instanceof BffError && err.code === 'session_expired') await deps.httpSession.destroy(caller.sessionId)
-      throw err
+      if (!(err instanceof BffError && err.code === 'session_expired')) throw err
+      await deps.httpSession.destroy(caller.sessionId)
+      throw caller.transport === 'handle' ? expiredHandle(schemeOf(caller.session), err) : err
     }
   }
 

@@ -72,7 +72,14 @@ export function createMobileTokenRoute(deps: {
     }
     const session = await deps.httpSession.load(handoff.sessionId)
     if (!session || session.kind !== 'mobile') throw refuse('the session of the handoff code is gone')
-    const active = await deps.sessions.redeemed(handoff.sessionId, session)
+    // the code's lifetime by the broker's clock too, not only by its Redis TTL (RFC 6749 §4.1.2: short-lived)
+    if (session.handoffUntil === undefined || deps.now() >= session.handoffUntil) {
+      throw await refused(handoff.sessionId, 'handoff code expired')
+    }
+    const active = await deps.sessions.redeemed(handoff.sessionId, session).catch((err: unknown) => {
+      // ended meanwhile (a parallel second use of the code): the code is as good as used
+      throw err instanceof BffError && err.code === 'session_expired' ? refuse(err.detail ?? 'session ended') : err
+    })
     deps.logger.info({ event: LogEvents.mobileHandoffRedeemed, clientId: app.clientId, sub: active.sub }, 'mobile handoff redeemed')
     res.json({
       access_token: handoff.handle,
