@@ -112,6 +112,7 @@ export function createApp(deps: AppDeps): BrokerApp {
     provider, grants, index, httpSession, logger, now, offlineGrants, offlineGrantIdleMs,
     watch: sessionWatch,
     subjectClaim: config.provider.subjectClaim,
+    fetchUserinfo: config.provider.fetchUserinfo,
     timeouts,
   })
   const sessionAdmin = createSessionAdmin({

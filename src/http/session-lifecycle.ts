@@ -10,7 +10,7 @@ import { readSubject, userClaims, type BrokerSession, type SessionTimeouts } fro
 import { newHandle, sessionIdOfHandle } from '../mobile/handles.js'
 import type { Logger } from '../observability/logger.js'
 import { LogEvents } from '../observability/log-events.js'
-import { loginFailed, sessionExpired } from '../errors.js'
+import { BffError, loginFailed, sessionExpired } from '../errors.js'
 
 export interface SessionLifecycle {
   /** after a successful token request: resolve the user, store the grant, rotate the session id (invariant 3) */
@@ -42,6 +42,8 @@ export function createSessionLifecycle(deps: {
   watch: Pick<SessionWatch, 'ended'>
   logger: Logger
   subjectClaim: string
+  /** provider.fetchUserinfo: userinfo at login even when the ID token names the user */
+  fetchUserinfo: boolean
   timeouts: SessionTimeouts
   offlineGrants: OfflineGrants
   /** jobs.offlineGrantIdleSeconds, in ms */
@@ -87,6 +89,8 @@ export function createSessionLifecycle(deps: {
       // in the ID Token; if they do not match, the UserInfo Response values MUST NOT be used"
       info = await deps.provider.userinfo(tokens.accessToken, providerSub)
       subject ??= readSubject(info, deps.subjectClaim)
+    } else if (deps.fetchUserinfo) {
+      info = await profileClaims(tokens.accessToken, providerSub)
     }
     subject ??= readSubject(tokens.extra, deps.subjectClaim)
     if (!subject) {
@@ -99,6 +103,24 @@ export function createSessionLifecycle(deps: {
     claims.sub = subject
     const providerSid = typeof tokens.idTokenClaims?.sid === 'string' ? tokens.idTokenClaims.sid : undefined
     return { subject, claims, providerSid, providerSub }
+  }
+
+  /**
+   * OIDC Core §5.4: many providers release profile claims (name, email …) at userinfo only. The ID token named the
+   * user, so a failure here costs the profile claims, not the login (warned); an answer about another user still
+   * fails it (login_failed: a provider that mixes up users is not to be trusted with this login).
+   */
+  async function profileClaims(accessToken: string, providerSub: string | undefined) {
+    try {
+      return await deps.provider.userinfo(accessToken, providerSub, { profileOnly: true })
+    } catch (err) {
+      if (!(err instanceof BffError) || err.status < 500) throw err
+      deps.logger.warn(
+        { event: LogEvents.userinfoSkipped, code: err.code, detail: err.detail },
+        "userinfo failed at login: the session has only the ID token's claims",
+      )
+      return undefined
+    }
   }
 
   async function end(sessionId: string, broker: BrokerSession, opts: { revoke: boolean }) {

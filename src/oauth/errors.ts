@@ -5,6 +5,8 @@ import { LogEvents } from '../observability/log-events.js'
 /** Where the failed call came from: the same library error means different things to the user in each. */
 export type OAuthContext =
   | 'callback' | 'refresh' | 'client_credentials' | 'password' | 'revoke' | 'metadata' | 'userinfo' | 'token_exchange'
+  // userinfo called at login for profile claims only: the ID token already named the user
+  | 'profile'
 
 /**
  * What went wrong, independent of the call:
@@ -137,6 +139,11 @@ function toBff(problem: Problem, context: OAuthContext, cause: Error): BffError 
     // unsupported_grant_type say our set-up is wrong: a 502 like any unusable answer
     case 'token_exchange':
       return exchangeRefusals.has(problem.oauthError ?? '') ? exchangeRefused(o) : badGateway(o.detail, cause)
+    // OIDC Core §5.3.2: an answer about another user is refused and fails the login; anything else (a 401 for an
+    // access token meant for another audience, a signed answer we cannot read) costs only the profile claims, so it
+    // is a 5xx the login step may ride out
+    case 'profile':
+      return problem.kind === 'check_failed' ? loginFailed(o) : badGateway(o.detail, cause)
     case 'client_credentials':
     case 'revoke':
       return badGateway(o.detail, cause)

@@ -30,9 +30,7 @@ export interface OpenIdClientProviderDeps {
  * The OAuthProvider port over openid-client 6. Every quirk is declarative (ProviderConfig, filled by a dialect
  * preset); the wire-level ones are applied in the fetch hook so openid-client still validates every answer.
  */
-export function createOpenIdClientProvider(deps: OpenIdClientProviderDeps): OAuthProvider & {
-  userinfo(accessToken: string, expectedSubject?: string): Promise<Readonly<Record<string, unknown>> | undefined>
-} {
+export function createOpenIdClientProvider(deps: OpenIdClientProviderDeps): OAuthProvider {
   const { config, logger } = deps
   const nowMs = () => (deps.now ?? Date.now)()
   const nowSeconds = () => Math.floor(nowMs() / 1000)
@@ -205,7 +203,7 @@ export function createOpenIdClientProvider(deps: OpenIdClientProviderDeps): OAut
         oidc.genericGrantRequest(c, 'password', scopeParam(config.scopes, { username, password })))
     },
 
-    async userinfo(accessToken: string, expectedSubject?: string) {
+    async userinfo(accessToken, expectedSubject, opts) {
       const c = await ready()
       const endpoint = c.serverMetadata().userinfo_endpoint
       if (!endpoint) return undefined
@@ -216,7 +214,7 @@ export function createOpenIdClientProvider(deps: OpenIdClientProviderDeps): OAut
         }
         return await plainUserinfo(c, new URL(endpoint), accessToken)
       } catch (err) {
-        throw fail(err, 'userinfo')
+        throw fail(err, opts?.profileOnly ? 'profile' : 'userinfo')
       }
     },
 
@@ -233,7 +231,9 @@ export function createOpenIdClientProvider(deps: OpenIdClientProviderDeps): OAut
     async endSessionUrl(request) {
       const c = await ready()
       if (!c.serverMetadata().end_session_endpoint) return undefined
-      const params: Record<string, string> = { post_logout_redirect_uri: request.postLogoutRedirectUri }
+      // extras first (e.g. `state`: Glewlwyd ignores post_logout_redirect_uri without it); the config check keeps
+      // them off the broker's own parameters. The endpoint's own query is kept (RFC 6749 §3.1)
+      const params: Record<string, string> = { ...config.endSessionParams, post_logout_redirect_uri: request.postLogoutRedirectUri }
       // OIDC RP-Initiated Logout 1.0 §2: id_token_hint, or client_id when the operator keeps ID tokens out of URLs
       if (request.idTokenHint && config.logoutIdTokenHint) params.id_token_hint = request.idTokenHint
       else params.client_id = config.clientId

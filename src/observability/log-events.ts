@@ -50,6 +50,7 @@ export const LogEvents = {
   websocketTunnelClosed: 'proxy.websocket_closed',
   websocketSessionCheckFailed: 'proxy.websocket_session_check_failed',
   loginRateLimited: 'login.rate_limited',
+  userinfoSkipped: 'login.userinfo_skipped',
 } as const
 
 export type LogEvent = (typeof LogEvents)[keyof typeof LogEvents]

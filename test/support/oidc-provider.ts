@@ -43,6 +43,8 @@ export interface OidcProviderOptions {
   port?: number
   /** opt-in RFC 8693 token exchange grant (test/support/token-exchange-grant.ts), allowed to the default client */
   tokenExchange?: TokenExchangeOptions
+  /** true: profile claims only at userinfo, as OIDC Core §5.4 has it for the code flow (default false) */
+  conformIdTokenClaims?: boolean
 }
 
 export interface ProviderCounts {
@@ -165,8 +167,8 @@ function configuration(options: OidcProviderOptions, InvalidTarget: new (d?: str
     clients: options.clients ?? [defaultClient(options)],
     scopes: [...TEST_SCOPES],
     claims: { openid: ['sub'], profile: ['name'], email: ['email', 'email_verified'] },
-    // Profile claims in the ID token too, so a broker that reads only the ID token still sees them.
-    conformIdTokenClaims: false,
+    // Profile claims in the ID token too (unless a test asks for OIDC Core §5.4's userinfo-only release).
+    conformIdTokenClaims: options.conformIdTokenClaims ?? false,
     findAccount: (_ctx: unknown, id: string) => findAccount(id),
     cookies: { keys: ['oidc-provider-test-cookie-key'] },
     // Our client is confidential, but the broker promises PKCE S256 always (invariant 4): enforce it.
