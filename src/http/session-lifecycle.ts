@@ -10,6 +10,7 @@ import { readSubject, userClaims, type BrokerSession, type SessionTimeouts } fro
 import { newHandle, sessionIdOfHandle } from '../mobile/handles.js'
 import type { Logger } from '../observability/logger.js'
 import { LogEvents } from '../observability/log-events.js'
+import { revokeGrantTokens } from './revocation.js'
 import { BffError, loginFailed, sessionExpired } from '../errors.js'
 
 export interface SessionLifecycle {
@@ -132,16 +133,8 @@ export function createSessionLifecycle(deps: {
     await deps.index.remove(sessionId, { sub, providerSub, providerSid })
     await deps.httpSession.destroy(sessionId)
     deps.watch.ended(sessionId)
-    const refreshToken = grant?.tokens.refreshToken
-    if (opts.revoke && !keepGrant && refreshToken && deps.provider.hasRevocation()) {
-      // RFC 7009: best effort; the grant is already gone on our side whatever the provider answers
-      await deps.provider.revoke(refreshToken, 'refresh_token').catch((err: unknown) => {
-        deps.logger.warn(
-          { event: LogEvents.revocationFailed, err: err instanceof Error ? err.message : String(err) },
-          'refresh token revocation failed',
-        )
-      })
-    }
+    // RFC 7009: the refresh token and the access tokens (an offline grant's tokens serve on, so they stay)
+    if (opts.revoke && !keepGrant && grant) await revokeGrantTokens(deps, grant)
     return { idToken: grant?.tokens.idToken }
   }
 

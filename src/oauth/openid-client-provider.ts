@@ -95,7 +95,17 @@ export function createOpenIdClientProvider(deps: OpenIdClientProviderDeps): OAut
 
   const loader = createMetadataLoader({
     discover, logger, provider,
-    check: (c) => metadataProblem(c.serverMetadata(), { pkce: config.pkce }),
+    check: (c) => {
+      const problem = metadataProblem(c.serverMetadata(), { pkce: config.pkce })
+      if (!problem && !c.serverMetadata().revocation_endpoint) {
+        // said once, when the metadata is in: without RFC 7009 logout ends only the broker's side of a login
+        logger.warn(
+          { event: LogEvents.providerNoRevocation, provider },
+          `provider ${provider} has no revocation endpoint: logout revokes nothing at the provider, and a refresh token outlives the logout until it expires there`,
+        )
+      }
+      return problem
+    },
   })
   const logoutTokens = createLogoutTokenVerifier({ clientId: config.clientId, timeoutMs: config.timeoutMs, fetch: baseFetch })
 

@@ -51,6 +51,7 @@ export const LogEvents = {
   websocketSessionCheckFailed: 'proxy.websocket_session_check_failed',
   loginRateLimited: 'login.rate_limited',
   userinfoSkipped: 'login.userinfo_skipped',
+  providerNoRevocation: 'provider.no_revocation_endpoint',
 } as const
 
 export type LogEvent = (typeof LogEvents)[keyof typeof LogEvents]

@@ -61,6 +61,8 @@ export interface ProviderCounts {
   refreshTokensConsumed: number
   /** revocation endpoint calls answered 200 (RFC 7009 answers 200 even for unknown tokens) */
   revocations: number
+  /** the token_type_hint of each of those revocations (RFC 7009 §2.1) */
+  revocationHints: string[]
   /** `grant.revoked`: revocation of a refresh token, reuse of a rotated one, logout */
   grantsRevoked: number
   endSessions: number
@@ -116,6 +118,7 @@ const zeroCounts = (): ProviderCounts => ({
   grantErrorCodes: [],
   refreshTokensConsumed: 0,
   revocations: 0,
+  revocationHints: [],
   grantsRevoked: 0,
   endSessions: 0,
   backchannelLogouts: 0,
@@ -269,7 +272,10 @@ function countEvents(provider: OidcProvider, counts: ProviderCounts): void {
 function countRevocations(counts: ProviderCounts): KoaMiddleware {
   return async (ctx, next) => {
     await next()
-    if (ctx.oidc?.route === 'revocation' && ctx.status === 200) counts.revocations++
+    if (ctx.oidc?.route === 'revocation' && ctx.status === 200) {
+      counts.revocations++
+      counts.revocationHints.push(String(ctx.oidc.params?.token_type_hint ?? 'none'))
+    }
   }
 }
 
