@@ -52,6 +52,7 @@ export const LogEvents = {
   loginRateLimited: 'login.rate_limited',
   userinfoSkipped: 'login.userinfo_skipped',
   providerNoRevocation: 'provider.no_revocation_endpoint',
+  frontchannelLogout: 'logout.frontchannel',
 } as const
 
 export type LogEvent = (typeof LogEvents)[keyof typeof LogEvents]
