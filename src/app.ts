@@ -43,6 +43,7 @@ import { createPasswordLoginRoute, passwordBodyLimit, scrubBodyErrors } from './
 import { createSessionInfoRoute } from './http/routes/session-info.js'
 import { createLogoutRoute } from './http/routes/logout.js'
 import { createBackchannelLogoutRoute } from './http/routes/backchannel-logout.js'
+import { createFrontchannelLogoutRoute } from './http/routes/frontchannel-logout.js'
 import { createTokenManager } from './tokens/token-manager.js'
 import { createClientCredentials } from './tokens/client-credentials.js'
 import { systemClock, type Clock } from './tokens/clock.js'
@@ -59,6 +60,7 @@ import { redisKeys } from './session/keys.js'
 /** the first path segment under basePath of every route the broker serves (the `route` label of its metrics) */
 const brokerRouteNames = new Set([
   'login', 'callback', 'user', 'logout', 'backchannel-logout', 'jobs', 'mobile', 'sessions', 'grants', 'admin',
+  'frontchannel-logout',
 ])
 
 export interface AppDeps {
@@ -112,6 +114,7 @@ export function createApp(deps: AppDeps): BrokerApp {
     provider, grants, index, httpSession, logger, now, offlineGrants, offlineGrantIdleMs,
     watch: sessionWatch,
     subjectClaim: config.provider.subjectClaim,
+    fetchUserinfo: config.provider.fetchUserinfo,
     timeouts,
   })
   const sessionAdmin = createSessionAdmin({
@@ -200,6 +203,12 @@ export function createApp(deps: AppDeps): BrokerApp {
     express.urlencoded({ extended: false, limit: '64kb' }),
     createBackchannelLogoutRoute({ provider, index, httpSession, sessions, store, prefix, logger, now }),
   )
+  // OpenID Connect Front-Channel Logout 1.0: an OIDC provider's (discovery) logout page frames it, else 404
+  const issuer = config.provider.issuer
+  if (issuer) {
+    const frameAncestors = [...new Set([issuer.origin, config.provider.endSessionEndpoint?.origin ?? issuer.origin])]
+    app.get(`${base}/frontchannel-logout`, storeGuard, createFrontchannelLogoutRoute({ issuer, frameAncestors, index, httpSession, sessions, logger }))
+  }
   const loginDeps = {
     provider, transactions, logger, redirectUri, loginCookie, now, limiter,
     loginLimit: loginLimit.login,

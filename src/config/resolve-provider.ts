@@ -49,6 +49,8 @@ export function resolveProvider(input: ProviderInput): { provider: ProviderConfi
     clientId: input.clientId,
     clientSecret: input.clientSecret,
     authorizationParams: input.authorizationParams,
+    endSessionParams: input.endSessionParams,
+    fetchUserinfo: input.fetchUserinfo,
     passwordGrant: input.passwordGrant,
     logoutIdTokenHint: input.logoutIdTokenHint,
     timeoutMs: input.timeoutMs,

@@ -17,6 +17,9 @@ const brokerParams = [
   'response_type', 'client_id', 'redirect_uri', 'scope', 'state', 'nonce', 'code_challenge', 'code_challenge_method',
 ]
 
+/** End-session request parameters the broker sets itself (OIDC RP-Initiated Logout 1.0 §2). */
+const endSessionBrokerParams = ['id_token_hint', 'post_logout_redirect_uri', 'client_id']
+
 const loopbackHosts = ['localhost', '127.0.0.1', '[::1]']
 
 export function crossKeyProblems(s: Sections, production: boolean): string[] {
@@ -99,9 +102,24 @@ function readable(path: string): boolean {
 
 function providerParamProblems({ provider }: Sections): string[] {
   if (provider === undefined) return []
-  return Object.keys(provider.authorizationParams)
-    .filter((name) => brokerParams.includes(name))
-    .map((name) => `provider.authorizationParams.${name}: set by the broker; use the matching provider key instead`)
+  return [
+    ...Object.keys(provider.authorizationParams)
+      .filter((name) => brokerParams.includes(name))
+      .map((name) => `provider.authorizationParams.${name}: set by the broker; use the matching provider key instead`),
+    ...Object.keys(provider.endSessionParams)
+      .filter((name) => endSessionBrokerParams.includes(name))
+      .map((name) => `provider.endSessionParams.${name}: set by the broker at logout`),
+    ...endpointQueryProblems('authorizationEndpoint', provider.authorizationEndpoint, brokerParams),
+    ...endpointQueryProblems('endSessionEndpoint', provider.endSessionEndpoint, endSessionBrokerParams),
+  ]
+}
+
+/** A query the endpoint URL carries is kept (RFC 6749 §3.1); one naming a broker parameter would send it twice. */
+function endpointQueryProblems(key: string, value: string | undefined, reserved: readonly string[]): string[] {
+  if (value === undefined || !URL.canParse(value)) return []
+  return [...new URL(value).searchParams.keys()]
+    .filter((name) => reserved.includes(name))
+    .map((name) => `provider.${key}: its query must not carry ${name} (set by the broker)`)
 }
 
 /** Job client ids are unique, and each entry of a client's `apis` names a configured route. */

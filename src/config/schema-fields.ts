@@ -23,6 +23,22 @@ export const httpUrl = z.string().superRefine((value, ctx) => {
   }
 })
 
+/**
+ * An endpoint URL: http(s), no fragment or credentials, but it may carry a query (RFC 6749 §3.1: "The endpoint URI
+ * MAY include an application/x-www-form-urlencoded formatted query component, which MUST be retained when adding
+ * additional query parameters").
+ */
+export const endpointUrl = z.string().superRefine((value, ctx) => {
+  const url = parseUrl(value)
+  if (url === undefined || !isHttp(url)) {
+    ctx.addIssue({ code: 'custom', message: 'must be an http(s) URL' })
+  } else if (url.hash !== '' || value.includes('#')) {
+    ctx.addIssue({ code: 'custom', message: 'must not carry a fragment (RFC 6749 §3.1)' })
+  } else if (url.username !== '' || url.password !== '') {
+    ctx.addIssue({ code: 'custom', message: 'must not carry credentials' })
+  }
+})
+
 /** An http(s) origin: scheme, host and port only (a trailing `/` is tolerated). */
 export const origin = z.string().superRefine((value, ctx) => {
   const url = parseUrl(value)

@@ -1,7 +1,7 @@
 import { z } from 'zod'
 import type { ClientAuth, DialectName, TokenKind } from './types.js'
 import { mobileSchema } from './mobile-schema.js'
-import { absoluteUri, headerValue, httpUrl, jobClientId, origin, pathPrefix, redisUrl, scopeToken, secretHash } from './schema-fields.js'
+import { absoluteUri, endpointUrl, headerValue, httpUrl, jobClientId, origin, pathPrefix, redisUrl, scopeToken, secretHash } from './schema-fields.js'
 
 /**
  * The config file's shape (docs/config-reference.md and the README's "Provider dialects"). Each key's `.describe()` is
@@ -109,13 +109,15 @@ const providerSchema = z.strictObject({
   dialect: z.enum(dialects).optional().describe('preset for a documented provider shape; needs baseUrl'),
   baseUrl: httpUrl.optional().describe('base URL the dialect preset builds its endpoint URLs on'),
   tenant: z.string().min(1).optional().describe('tenant path segment, for dialects that have one'),
-  authorizationEndpoint: httpUrl
+  authorizationEndpoint: endpointUrl
     .optional()
-    .describe('authorization endpoint (without discovery, or to override it)'),
-  tokenEndpoint: httpUrl.optional().describe('token endpoint (without discovery, or to override it)'),
-  userinfoEndpoint: httpUrl.optional().describe('userinfo or "me" endpoint called with the access token'),
-  revocationEndpoint: httpUrl.optional().describe('RFC 7009 revocation endpoint, used at logout'),
-  endSessionEndpoint: httpUrl.optional().describe('OIDC RP-Initiated Logout endpoint'),
+    .describe('authorization endpoint (without discovery, or to override it); may carry a query'),
+  tokenEndpoint: endpointUrl.optional().describe('token endpoint (without discovery, or to override it); may carry a query'),
+  userinfoEndpoint: endpointUrl.optional().describe('userinfo or "me" endpoint called with the access token'),
+  revocationEndpoint: endpointUrl.optional().describe('RFC 7009 revocation endpoint, used at logout'),
+  endSessionEndpoint: endpointUrl.optional().describe('OIDC RP-Initiated Logout endpoint'),
+  endSessionParams: z.record(z.string(), z.string()).default({})
+    .describe('extra end-session request parameters, e.g. state (not id_token_hint, post_logout_redirect_uri or client_id)'),
   clientId: z.string().min(1).describe('OAuth client id of the broker'),
   clientSecret: z.string().min(1).describe('OAuth client secret; prefer the env override'),
   clientAuth: z.enum(clientAuths).optional().meta({ default: providerDefaults.clientAuth })
@@ -130,6 +132,8 @@ const providerSchema = z.strictObject({
     .describe('extra authorization request parameters, e.g. prompt'),
   subjectClaim: z.string().min(1).optional().meta({ default: providerDefaults.subjectClaim })
     .describe('field naming the user (dotted path allowed): ID token, then userinfo, then token response'),
+  fetchUserinfo: z.boolean().default(true)
+    .describe('call userinfo at login for the profile claims some providers release only there (OIDC Core §5.4)'),
   passwordGrant: z
     .boolean()
     .default(false)

@@ -66,6 +66,10 @@ export interface ProviderConfig {
   /** authorization request response_type spelling (`code`, or `CODE` for Samsung Account) */
   responseType: string
   authorizationParams: Readonly<Record<string, string>>
+  /** extra end-session request parameters (OIDC RP-Initiated Logout 1.0 §2), e.g. `state` */
+  endSessionParams: Readonly<Record<string, string>>
+  /** userinfo at login even when the ID token names the user (its claims merged under the ID token's) */
+  fetchUserinfo: boolean
   subjectClaim: string
   passwordGrant: boolean
   logoutIdTokenHint: boolean

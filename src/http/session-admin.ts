@@ -8,6 +8,7 @@ import { timeoutsOf, type BrokerSession, type SessionTimeouts } from '../session
 import type { Logger } from '../observability/logger.js'
 import { LogEvents } from '../observability/log-events.js'
 import type { SessionLifecycle } from './session-lifecycle.js'
+import { revokeGrantTokens } from './revocation.js'
 
 /** A session as the session administration API shows it: opaque id, no credential, times in epoch seconds. */
 export interface SessionView {
@@ -77,13 +78,8 @@ export function createSessionAdmin(deps: {
 
   async function dropGrant(grant: OfflineGrant, opts: { revoke: boolean }) {
     const record = await deps.grants.get(grant.grantId)
-    const refreshToken = record?.tokens.refreshToken
-    if (opts.revoke && refreshToken && deps.provider.hasRevocation()) {
-      // RFC 7009: best effort; the grant is gone on our side whatever the provider answers
-      await deps.provider.revoke(refreshToken, 'refresh_token').catch((err: unknown) => {
-        deps.logger.warn({ event: LogEvents.revocationFailed, err: err instanceof Error ? err.message : String(err) }, 'refresh token revocation failed')
-      })
-    }
+    // RFC 7009: best effort, refresh and access tokens; the grant is gone on our side whatever the provider answers
+    if (opts.revoke && record) await revokeGrantTokens(deps, record)
     await deps.grants.delete(grant.grantId)
     await deps.offlineGrants.remove(grant)
     for (const { sessionId, session } of await sessionsOf(grant.sub)) {

@@ -10,7 +10,8 @@ import { readSubject, userClaims, type BrokerSession, type SessionTimeouts } fro
 import { newHandle, sessionIdOfHandle } from '../mobile/handles.js'
 import type { Logger } from '../observability/logger.js'
 import { LogEvents } from '../observability/log-events.js'
-import { loginFailed, sessionExpired } from '../errors.js'
+import { revokeGrantTokens } from './revocation.js'
+import { BffError, loginFailed, sessionExpired } from '../errors.js'
 
 export interface SessionLifecycle {
   /** after a successful token request: resolve the user, store the grant, rotate the session id (invariant 3) */
@@ -42,6 +43,8 @@ export function createSessionLifecycle(deps: {
   watch: Pick<SessionWatch, 'ended'>
   logger: Logger
   subjectClaim: string
+  /** provider.fetchUserinfo: userinfo at login even when the ID token names the user */
+  fetchUserinfo: boolean
   timeouts: SessionTimeouts
   offlineGrants: OfflineGrants
   /** jobs.offlineGrantIdleSeconds, in ms */
@@ -87,6 +90,8 @@ export function createSessionLifecycle(deps: {
       // in the ID Token; if they do not match, the UserInfo Response values MUST NOT be used"
       info = await deps.provider.userinfo(tokens.accessToken, providerSub)
       subject ??= readSubject(info, deps.subjectClaim)
+    } else if (deps.fetchUserinfo) {
+      info = await profileClaims(tokens.accessToken, providerSub)
     }
     subject ??= readSubject(tokens.extra, deps.subjectClaim)
     if (!subject) {
@@ -101,6 +106,24 @@ export function createSessionLifecycle(deps: {
     return { subject, claims, providerSid, providerSub }
   }
 
+  /**
+   * OIDC Core §5.4: many providers release profile claims (name, email …) at userinfo only. The ID token named the
+   * user, so a failure here costs the profile claims, not the login (warned); an answer about another user still
+   * fails it (login_failed: a provider that mixes up users is not to be trusted with this login).
+   */
+  async function profileClaims(accessToken: string, providerSub: string | undefined) {
+    try {
+      return await deps.provider.userinfo(accessToken, providerSub, { profileOnly: true })
+    } catch (err) {
+      if (!(err instanceof BffError) || err.status < 500) throw err
+      deps.logger.warn(
+        { event: LogEvents.userinfoSkipped, code: err.code, detail: err.detail },
+        "userinfo failed at login: the session has only the ID token's claims",
+      )
+      return undefined
+    }
+  }
+
   async function end(sessionId: string, broker: BrokerSession, opts: { revoke: boolean }) {
     const grant = await deps.grants.get(broker.grantId)
     // an offline grant outlives its sessions (OIDC Back-Channel Logout §2.7): only its own revocation ends it
@@ -110,16 +133,8 @@ export function createSessionLifecycle(deps: {
     await deps.index.remove(sessionId, { sub, providerSub, providerSid })
     await deps.httpSession.destroy(sessionId)
     deps.watch.ended(sessionId)
-    const refreshToken = grant?.tokens.refreshToken
-    if (opts.revoke && !keepGrant && refreshToken && deps.provider.hasRevocation()) {
-      // RFC 7009: best effort; the grant is already gone on our side whatever the provider answers
-      await deps.provider.revoke(refreshToken, 'refresh_token').catch((err: unknown) => {
-        deps.logger.warn(
-          { event: LogEvents.revocationFailed, err: err instanceof Error ? err.message : String(err) },
-          'refresh token revocation failed',
-        )
-      })
-    }
+    // RFC 7009: the refresh token and the access tokens (an offline grant's tokens serve on, so they stay)
+    if (opts.revoke && !keepGrant && grant) await revokeGrantTokens(deps, grant)
     return { idToken: grant?.tokens.idToken }
   }
 

@@ -5,6 +5,8 @@ import { LogEvents } from '../observability/log-events.js'
 /** Where the failed call came from: the same library error means different things to the user in each. */
 export type OAuthContext =
   | 'callback' | 'refresh' | 'client_credentials' | 'password' | 'revoke' | 'metadata' | 'userinfo' | 'token_exchange'
+  // userinfo called at login for profile claims only: the ID token already named the user
+  | 'profile'
 
 /**
  * What went wrong, independent of the call:
@@ -47,6 +49,14 @@ const configCodes = new Set([
 ])
 // RFC 6749 §4.1.2.1: the two authorization/token error codes that say "not now" rather than "no"
 const transientOAuthErrors = new Set(['temporarily_unavailable', 'server_error'])
+
+// RFC 6749 §5.2 codes that say the broker's own set-up is wrong (its client credentials or registration, the scope or
+// resource an apis[] route asks for), not the user's grant: refusing every refresh must not log every user out
+const clientFaults = new Set(['invalid_client', 'unauthorized_client', 'unsupported_grant_type', 'invalid_scope', 'invalid_target'])
+
+/** a refusal that is the broker's fault: one of those codes, or a 401 challenge (RFC 6749 §5.2 invalid_client with Basic) */
+const isClientFault = (problem: Problem) =>
+  problem.kind === 'rejected' && (problem.oauthError === undefined || clientFaults.has(problem.oauthError))
 
 // RFC 6749 §5.2 and RFC 8693 §2.2.2 codes that refuse this one exchange on policy grounds
 const exchangeRefusals = new Set([
@@ -129,14 +139,25 @@ function toBff(problem: Problem, context: OAuthContext, cause: Error): BffError 
       return problem.kind === 'invalid_grant'
         ? new BffError(401, 'login_failed', { ...o, message: 'Wrong username or password.' })
         : loginFailed(o)
-    // RFC 6749 §5.2: only invalid_grant says the refresh token is dead; anything else keeps the session (502)
+    // RFC 6749 §5.2: invalid_grant says the refresh token is dead; so does any other OAuth error of a 4xx but 429
+    // (LemonLDAP::NG answers invalid_request for an expired refresh token): retrying cannot help, the user logs in
+    // again. A refusal that is the broker's fault (invalid_client …) keeps every session: a 502, backed off and
+    // logged at error, until an operator fixes the set-up. A 4xx without an OAuth error body (an HTML 404 of a wrong
+    // token endpoint URL) says nothing about the grant: a 502 as well
     case 'refresh':
-      return problem.kind === 'invalid_grant' ? sessionExpired(o) : badGateway(o.detail, cause)
+      if (problem.kind === 'invalid_grant') return sessionExpired(o)
+      if (problem.kind === 'rejected' && !isClientFault(problem)) return sessionExpired(o)
+      return badGateway(o.detail, cause)
     // RFC 8693 §2.2.2: the provider refused this exchange (a subject token it will not exchange, an audience or
     // scope it will not grant): about this API only, the user's grant and session stay. invalid_client or
     // unsupported_grant_type say our set-up is wrong: a 502 like any unusable answer
     case 'token_exchange':
       return exchangeRefusals.has(problem.oauthError ?? '') ? exchangeRefused(o) : badGateway(o.detail, cause)
+    // OIDC Core §5.3.2: an answer about another user is refused and fails the login; anything else (a 401 for an
+    // access token meant for another audience, a signed answer we cannot read) costs only the profile claims, so it
+    // is a 5xx the login step may ride out
+    case 'profile':
+      return problem.kind === 'check_failed' ? loginFailed(o) : badGateway(o.detail, cause)
     case 'client_credentials':
     case 'revoke':
       return badGateway(o.detail, cause)
@@ -161,9 +182,13 @@ export function translateOAuthError(
   const error = toBff(problem, context, cause)
   if (log) {
     const quiet = problem.kind === 'invalid_grant' || problem.kind === 'denied'
-    log.logger[quiet ? 'info' : 'warn'](
+    // the provider refused the broker's client itself: every user is affected until an operator acts
+    const clientFault = isClientFault(problem) && context !== 'callback' && context !== 'password' && context !== 'userinfo' && context !== 'profile'
+    log.logger[quiet ? 'info' : clientFault ? 'error' : 'warn'](
       { event: LogEvents.providerResponseInvalid, provider: log.provider, context, problem: problem.kind, detail: problem.detail },
-      `provider ${log.provider}: ${context} failed (${problem.kind})`,
+      clientFault
+        ? `provider ${log.provider}: ${context} refused the broker's client (check provider.clientId, clientSecret, clientAuth, scopes)`
+        : `provider ${log.provider}: ${context} failed (${problem.kind})`,
     )
   }
   return error

@@ -30,9 +30,7 @@ export interface OpenIdClientProviderDeps {
  * The OAuthProvider port over openid-client 6. Every quirk is declarative (ProviderConfig, filled by a dialect
  * preset); the wire-level ones are applied in the fetch hook so openid-client still validates every answer.
  */
-export function createOpenIdClientProvider(deps: OpenIdClientProviderDeps): OAuthProvider & {
-  userinfo(accessToken: string, expectedSubject?: string): Promise<Readonly<Record<string, unknown>> | undefined>
-} {
+export function createOpenIdClientProvider(deps: OpenIdClientProviderDeps): OAuthProvider {
   const { config, logger } = deps
   const nowMs = () => (deps.now ?? Date.now)()
   const nowSeconds = () => Math.floor(nowMs() / 1000)
@@ -97,7 +95,17 @@ export function createOpenIdClientProvider(deps: OpenIdClientProviderDeps): OAut
 
   const loader = createMetadataLoader({
     discover, logger, provider,
-    check: (c) => metadataProblem(c.serverMetadata(), { pkce: config.pkce }),
+    check: (c) => {
+      const problem = metadataProblem(c.serverMetadata(), { pkce: config.pkce })
+      if (!problem && !c.serverMetadata().revocation_endpoint) {
+        // said once, when the metadata is in: without RFC 7009 logout ends only the broker's side of a login
+        logger.warn(
+          { event: LogEvents.providerNoRevocation, provider },
+          `provider ${provider} has no revocation endpoint: logout revokes nothing at the provider, and a refresh token outlives the logout until it expires there`,
+        )
+      }
+      return problem
+    },
   })
   const logoutTokens = createLogoutTokenVerifier({ clientId: config.clientId, timeoutMs: config.timeoutMs, fetch: baseFetch })
 
@@ -205,7 +213,7 @@ export function createOpenIdClientProvider(deps: OpenIdClientProviderDeps): OAut
         oidc.genericGrantRequest(c, 'password', scopeParam(config.scopes, { username, password })))
     },
 
-    async userinfo(accessToken: string, expectedSubject?: string) {
+    async userinfo(accessToken, expectedSubject, opts) {
       const c = await ready()
       const endpoint = c.serverMetadata().userinfo_endpoint
       if (!endpoint) return undefined
@@ -216,7 +224,7 @@ export function createOpenIdClientProvider(deps: OpenIdClientProviderDeps): OAut
         }
         return await plainUserinfo(c, new URL(endpoint), accessToken)
       } catch (err) {
-        throw fail(err, 'userinfo')
+        throw fail(err, opts?.profileOnly ? 'profile' : 'userinfo')
       }
     },
 
@@ -233,7 +241,9 @@ export function createOpenIdClientProvider(deps: OpenIdClientProviderDeps): OAut
     async endSessionUrl(request) {
       const c = await ready()
       if (!c.serverMetadata().end_session_endpoint) return undefined
-      const params: Record<string, string> = { post_logout_redirect_uri: request.postLogoutRedirectUri }
+      // extras first (e.g. `state`: Glewlwyd ignores post_logout_redirect_uri without it); the config check keeps
+      // them off the broker's own parameters. The endpoint's own query is kept (RFC 6749 §3.1)
+      const params: Record<string, string> = { ...config.endSessionParams, post_logout_redirect_uri: request.postLogoutRedirectUri }
       // OIDC RP-Initiated Logout 1.0 §2: id_token_hint, or client_id when the operator keeps ID tokens out of URLs
       if (request.idTokenHint && config.logoutIdTokenHint) params.id_token_hint = request.idTokenHint
       else params.client_id = config.clientId

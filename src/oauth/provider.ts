@@ -84,9 +84,12 @@ export interface OAuthProvider {
   password(username: string, password: string): Promise<TokenSet>
   /**
    * userinfo (or a dialect's "me" endpoint); undefined when the provider has none. With `expectedSubject` (the ID
-   * token's `sub`) an answer about anyone else is refused (OIDC Core §5.3.2).
+   * token's `sub`) an answer about anyone else is refused (OIDC Core §5.3.2) with login_failed. With `profileOnly`
+   * (the ID token named the user already) every other failure is a 5xx, which the caller may ride out.
    */
-  userinfo(accessToken: string, expectedSubject?: string): Promise<Readonly<Record<string, unknown>> | undefined>
+  userinfo(
+    accessToken: string, expectedSubject?: string, opts?: { profileOnly?: boolean },
+  ): Promise<Readonly<Record<string, unknown>> | undefined>
   /** RFC 7009; a no-op when the provider has no revocation endpoint */
   revoke(token: string, hint: 'refresh_token' | 'access_token'): Promise<void>
   /** undefined when the provider has no end-session endpoint */

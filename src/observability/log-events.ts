@@ -50,6 +50,9 @@ export const LogEvents = {
   websocketTunnelClosed: 'proxy.websocket_closed',
   websocketSessionCheckFailed: 'proxy.websocket_session_check_failed',
   loginRateLimited: 'login.rate_limited',
+  userinfoSkipped: 'login.userinfo_skipped',
+  providerNoRevocation: 'provider.no_revocation_endpoint',
+  frontchannelLogout: 'logout.frontchannel',
 } as const
 
 export type LogEvent = (typeof LogEvents)[keyof typeof LogEvents]

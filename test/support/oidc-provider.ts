@@ -43,6 +43,8 @@ export interface OidcProviderOptions {
   port?: number
   /** opt-in RFC 8693 token exchange grant (test/support/token-exchange-grant.ts), allowed to the default client */
   tokenExchange?: TokenExchangeOptions
+  /** true: profile claims only at userinfo, as OIDC Core §5.4 has it for the code flow (default false) */
+  conformIdTokenClaims?: boolean
 }
 
 export interface ProviderCounts {
@@ -59,6 +61,8 @@ export interface ProviderCounts {
   refreshTokensConsumed: number
   /** revocation endpoint calls answered 200 (RFC 7009 answers 200 even for unknown tokens) */
   revocations: number
+  /** the token_type_hint of each of those revocations (RFC 7009 §2.1) */
+  revocationHints: string[]
   /** `grant.revoked`: revocation of a refresh token, reuse of a rotated one, logout */
   grantsRevoked: number
   endSessions: number
@@ -114,6 +118,7 @@ const zeroCounts = (): ProviderCounts => ({
   grantErrorCodes: [],
   refreshTokensConsumed: 0,
   revocations: 0,
+  revocationHints: [],
   grantsRevoked: 0,
   endSessions: 0,
   backchannelLogouts: 0,
@@ -165,8 +170,8 @@ function configuration(options: OidcProviderOptions, InvalidTarget: new (d?: str
     clients: options.clients ?? [defaultClient(options)],
     scopes: [...TEST_SCOPES],
     claims: { openid: ['sub'], profile: ['name'], email: ['email', 'email_verified'] },
-    // Profile claims in the ID token too, so a broker that reads only the ID token still sees them.
-    conformIdTokenClaims: false,
+    // Profile claims in the ID token too (unless a test asks for OIDC Core §5.4's userinfo-only release).
+    conformIdTokenClaims: options.conformIdTokenClaims ?? false,
     findAccount: (_ctx: unknown, id: string) => findAccount(id),
     cookies: { keys: ['oidc-provider-test-cookie-key'] },
     // Our client is confidential, but the broker promises PKCE S256 always (invariant 4): enforce it.
@@ -267,7 +272,10 @@ function countEvents(provider: OidcProvider, counts: ProviderCounts): void {
 function countRevocations(counts: ProviderCounts): KoaMiddleware {
   return async (ctx, next) => {
     await next()
-    if (ctx.oidc?.route === 'revocation' && ctx.status === 200) counts.revocations++
+    if (ctx.oidc?.route === 'revocation' && ctx.status === 200) {
+      counts.revocations++
+      counts.revocationHints.push(String(ctx.oidc.params?.token_type_hint ?? 'none'))
+    }
   }
 }
 

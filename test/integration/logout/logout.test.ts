@@ -33,7 +33,9 @@ describe('logout (invariant 7)', () => {
     const setCookie = ([] as string[]).concat(res.headers['set-cookie'] ?? [])
     expect(setCookie.some((c) => /^bff-session=;/.test(c) && /Expires=Thu, 01 Jan 1970/.test(c))).toBe(true)
     expect(b.cookie(broker.origin, 'bff-session')).toBeUndefined()
-    expect(idp.counts.revocations).toBe(revocationsBefore + 1)
+    // RFC 7009: the refresh token and the access token
+    expect(idp.counts.revocations).toBe(revocationsBefore + 2)
+    expect(idp.counts.revocationHints.slice(-2).sort()).toEqual(['access_token', 'refresh_token'])
     const after = await sessionKeys()
     expect(after.length).toBe(before.length - 2)
     expect((await user(b)).status).toBe(401)

@@ -43,7 +43,8 @@ describe('logout and back-channel logout at the real oidc-provider', () => {
     const out = await withHandle(broker, '/bff/mobile/logout', session.handle, { key: session.key, method: 'POST' })
     expect(out.status).toBe(204)
     expect(out.headers.get('set-cookie')).toBeNull()
-    expect(idp.counts.revocations).toBe(revocations + 1)
+    // RFC 7009: the refresh token and the access token
+    expect(idp.counts.revocations).toBe(revocations + 2)
     const refresh = await refreshAtProvider(refreshToken)
     expect(refresh.status).toBe(400)
     expect(await refresh.json()).toMatchObject({ error: 'invalid_grant' })

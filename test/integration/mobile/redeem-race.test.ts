@@ -41,7 +41,7 @@ beforeAll(() => {
     },
   }
   httpSession = createHttpSession({ config: config.session, mobile: config.mobile, redis, prefix })
-  // our provider port: this test never reaches the provider (no userinfo, no revocation)
+  // our provider port: this test never reaches the provider (no userinfo, no revocation; fetchUserinfo off)
   const provider = { hasRevocation: () => false } as unknown as OAuthProvider
   lifecycle = createSessionLifecycle({
     provider, grants, httpSession,
@@ -49,6 +49,7 @@ beforeAll(() => {
     watch: { ended: () => undefined },
     logger: createLogger({ level: 'silent' }),
     subjectClaim: 'sub',
+    fetchUserinfo: false,
     timeouts: { browser: config.session, mobile: config.mobile },
     offlineGrants: createOfflineGrants({ store, prefix, idleMs: 60_000, now: Date.now, grantKey: grants.key }),
     offlineGrantIdleMs: 60_000,

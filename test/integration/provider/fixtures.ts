@@ -14,6 +14,8 @@ export function providerConfig(overrides: Partial<ProviderConfig>): ProviderConf
     scopeSeparator: ' ',
     responseType: 'code',
     authorizationParams: {},
+    endSessionParams: {},
+    fetchUserinfo: true,
     subjectClaim: 'sub',
     passwordGrant: false,
     logoutIdTokenHint: true,

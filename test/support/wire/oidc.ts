@@ -75,6 +75,10 @@ export async function startOidcWireServer(opts: WireServerOptions & { key: TestS
             return { status: 200, body: { keys: state.published.map((k) => k.jwk) } }
           case '/auth':
             return authorizeAnswer(req.query, ctx, 'code')
+          // RFC 7009 §2.2: 200 whatever the token (published only when a test configures it)
+          case '/revoke':
+            formBody(req, ctx)
+            return { status: 200 }
           case '/userinfo':
             return { status: 200, body: { sub: state.userinfoSub, preferred_username: `${state.userinfoSub}-name` } }
           case '/token': {
