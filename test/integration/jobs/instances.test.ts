@@ -1,0 +1,90 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { createOpenIdClientProvider } from '../../../src/oauth/openid-client-provider.js'
+import { createLogger } from '../../../src/observability/logger.js'
+import { startTestBroker, testConfig, type TestBroker } from '../../support/start-app.js'
+import { startOidcProvider, type RunningOidcProvider } from '../../support/oidc-provider.js'
+import { distinctFreePorts, redisUrl, uniquePrefix } from '../../support/redis.js'
+import { startUpstream, type Upstream } from '../../support/upstream.js'
+import { createTestClock } from '../tokens/support/instances.js'
+import { asJob, browserLogin, jobToken, listSessions, offlineConfig, userStatus, xhr } from './offline.js'
+import type { Browser } from '../../support/browser.js'
+
+// Two broker instances sharing one Redis and one clock: a job and a browser on one offline grant meet its expiry
+// together (invariant 10, whichever kind of caller asks), and a revocation on one instance holds on the other (18).
+
+const ACCESS_TTL = 60
+// one clock for both instances and their provider clients: the token's expiry is reached by advancing it, not waiting
+const clock = createTestClock()
+let a: TestBroker
+let b: TestBroker
+let idp: RunningOidcProvider
+let upstream: Upstream
+beforeAll(async () => {
+  upstream = await startUpstream()
+  const ports = await distinctFreePorts(2)
+  idp = await startOidcProvider({
+    redirectUris: ports.map((p) => `http://127.0.0.1:${p}/bff/callback`),
+    accessTokenTtlSeconds: ACCESS_TTL,
+    rotateRefreshToken: true,
+  })
+  const prefix = uniquePrefix('jobs-instances')
+  const instance = (port: number) => {
+    const config = { ...offlineConfig(upstream.url), redis: { keyPrefix: prefix } }
+    const { provider: providerConfig } = testConfig({ name: 'jobs-instances', port, issuer: idp.issuer, redisUrl: redisUrl(), config })
+    const provider = createOpenIdClientProvider({ config: providerConfig, logger: createLogger({ level: 'silent' }), allowInsecureHttp: true, now: clock.now })
+    return startTestBroker({ name: 'jobs-instances', port, issuer: idp.issuer, clock, provider, config })
+  }
+  ;[a, b] = await Promise.all(ports.map(instance))
+})
+afterAll(async () => {
+  await Promise.all([a?.stop(), b?.stop()])
+  await idp?.stop()
+  await upstream?.stop()
+})
+
+/** the browser's session cookie, as sent to the other instance (same site behind a load balancer) */
+function onInstance(browser: Browser, from: TestBroker, to: TestBroker): Browser {
+  const cookie = browser.cookie(from.origin, from.config.session.cookieName)!
+  browser.setCookie(to.origin, `${to.config.session.cookieName}=${cookie}; Path=/; HttpOnly; SameSite=Strict`)
+  return browser
+}
+
+describe('jobs and browsers across broker instances', () => {
+  it('when a job on instance A and the browser on instance B hit the access-token expiry together, then exactly one refresh runs and every call succeeds', async () => {
+    const browser = onInstance(await browserLogin(a, { user: 'bob', offline: true }), a, b)
+    const job = await jobToken(b, 'nightly')
+    expect((await asJob(a, job, '/api/orders/0', { sub: 'bob' })).status).toBe(200)
+    const first = upstream.requests.at(-1)!.headers.authorization
+    clock.advance((ACCESS_TTL + 1) * 1000)
+    const refreshes = idp.counts.refreshTokenGrants
+    const errors = idp.counts.grantErrors
+    const calls = await Promise.all(
+      Array.from({ length: 12 }, (_, i) =>
+        i % 2
+          ? asJob(a, job, `/api/orders/${i}`, { sub: 'bob' }).then((r) => r.status)
+          : browser.get(`${b.origin}/api/orders/${i}`, xhr).then((r) => r.status),
+      ),
+    )
+    expect(calls).toEqual(Array(12).fill(200))
+    expect(idp.counts.refreshTokenGrants - refreshes).toBe(1)
+    expect(idp.counts.grantErrors).toBe(errors)
+    const bearers = new Set(upstream.requests.slice(-12).map((r) => r.headers.authorization))
+    expect(bearers.size).toBe(1)
+    expect(bearers.has(first)).toBe(false)
+  })
+
+  it('when a user signs a session out on instance A (DELETE /bff/sessions/:id), then that session is refused on instance B at its next request', async () => {
+    const phone = onInstance(await browserLogin(a), a, b)
+    const laptop = await browserLogin(a)
+    expect(await userStatus(b, phone)).toBe(200)
+    expect((await phone.get(`${b.origin}/api/orders/1`, xhr)).status).toBe(200)
+    const phoneId = (await listSessions(b, phone)).sessions.find((s) => s.current)!.id
+    const del = await laptop.request(`${a.origin}/bff/sessions/${phoneId}`, { method: 'DELETE', ...xhr })
+    expect(del.status).toBe(204)
+    const seen = upstream.requests.length
+    expect((await phone.get(`${b.origin}/api/orders/1`, xhr)).status).toBe(401)
+    expect(await userStatus(b, phone)).toBe(401)
+    expect(upstream.requests.length).toBe(seen)
+    expect(await userStatus(a, laptop)).toBe(200)
+  })
+})
