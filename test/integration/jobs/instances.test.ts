@@ -1,12 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { createOpenIdClientProvider } from '../../../src/oauth/openid-client-provider.js'
-import { createLogger } from '../../../src/observability/logger.js'
-import { startTestBroker, testConfig, type TestBroker } from '../../support/start-app.js'
-import { startOidcProvider, type RunningOidcProvider } from '../../support/oidc-provider.js'
-import { distinctFreePorts, redisUrl, uniquePrefix } from '../../support/redis.js'
-import { startUpstream, type Upstream } from '../../support/upstream.js'
+import type { TestBroker } from '../../support/start-app.js'
+import type { RunningOidcProvider } from '../../support/oidc-provider.js'
+import type { Upstream } from '../../support/upstream.js'
 import { createTestClock } from '../tokens/support/instances.js'
-import { asJob, browserLogin, jobToken, listSessions, offlineConfig, userStatus, xhr } from './offline.js'
+import { asJob, browserLogin, jobToken, listSessions, startClockedInstances, userStatus, xhr } from './offline.js'
 import type { Browser } from '../../support/browser.js'
 
 // Two broker instances sharing one Redis and one clock: a job and a browser on one offline grant meet its expiry
@@ -19,28 +16,18 @@ let a: TestBroker
 let b: TestBroker
 let idp: RunningOidcProvider
 let upstream: Upstream
+let stop: () => Promise<void>
 beforeAll(async () => {
-  upstream = await startUpstream()
-  const ports = await distinctFreePorts(2)
-  idp = await startOidcProvider({
-    redirectUris: ports.map((p) => `http://127.0.0.1:${p}/bff/callback`),
-    accessTokenTtlSeconds: ACCESS_TTL,
-    rotateRefreshToken: true,
-  })
-  const prefix = uniquePrefix('jobs-instances')
-  const instance = (port: number) => {
-    const config = { ...offlineConfig(upstream.url), redis: { keyPrefix: prefix } }
-    const { provider: providerConfig } = testConfig({ name: 'jobs-instances', port, issuer: idp.issuer, redisUrl: redisUrl(), config })
-    const provider = createOpenIdClientProvider({ config: providerConfig, logger: createLogger({ level: 'silent' }), allowInsecureHttp: true, now: clock.now })
-    return startTestBroker({ name: 'jobs-instances', port, issuer: idp.issuer, clock, provider, config })
-  }
-  ;[a, b] = await Promise.all(ports.map(instance))
+  let brokers: TestBroker[]
+  ;({ brokers, idp, upstream, stop } = await startClockedInstances({
+    name: 'jobs-instances',
+    count: 2,
+    clock,
+    idp: { accessTokenTtlSeconds: ACCESS_TTL, rotateRefreshToken: true },
+  }))
+  ;[a, b] = brokers as [TestBroker, TestBroker]
 })
-afterAll(async () => {
-  await Promise.all([a?.stop(), b?.stop()])
-  await idp?.stop()
-  await upstream?.stop()
-})
+afterAll(() => stop?.())
 
 /** the browser's session cookie, as sent to the other instance (same site behind a load balancer) */
 function onInstance(browser: Browser, from: TestBroker, to: TestBroker): Browser {

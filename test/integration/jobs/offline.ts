@@ -1,9 +1,16 @@
 import { randomBytes } from 'node:crypto'
 import { expect } from 'vitest'
 import { secretHashOf } from '../../../src/jobs/job-clients.js'
+import { createOpenIdClientProvider } from '../../../src/oauth/openid-client-provider.js'
+import { createLogger } from '../../../src/observability/logger.js'
+import type { Clock } from '../../../src/tokens/clock.js'
 import { completeProviderLogin, createBrowser, type Browser } from '../../support/browser.js'
-import { TEST_CLIENT_ID, TEST_CLIENT_SECRET, type RunningOidcProvider } from '../../support/oidc-provider.js'
-import type { TestBroker } from '../../support/start-app.js'
+import {
+  startOidcProvider, TEST_CLIENT_ID, TEST_CLIENT_SECRET, type OidcProviderOptions, type RunningOidcProvider,
+} from '../../support/oidc-provider.js'
+import { distinctFreePorts, redisUrl, uniquePrefix } from '../../support/redis.js'
+import { startTestBroker, testConfig, type TestBroker } from '../../support/start-app.js'
+import { startUpstream, type Upstream } from '../../support/upstream.js'
 import { basic } from './support.js'
 
 /** Job clients of the offline-grant tests: one on-behalf-of job, one narrow job, one admin. */
@@ -103,3 +110,38 @@ export async function providerRefresh(idp: RunningOidcProvider, refreshToken: st
 
 /** The broker's log lines, parsed. */
 export const logLines = (broker: TestBroker) => broker.logs.map((l) => JSON.parse(l) as Record<string, unknown>)
+
+/**
+ * `count` broker instances sharing one Redis prefix, one provider and one clock, which drives their provider
+ * clients too (a token's expiry is reached by advancing the clock, not by waiting).
+ */
+export async function startClockedInstances(opts: {
+  name: string
+  count: number
+  clock: Clock
+  idp?: OidcProviderOptions
+  config?: (upstreamUrl: string) => Record<string, unknown>
+}): Promise<{ brokers: TestBroker[]; idp: RunningOidcProvider; upstream: Upstream; stop(): Promise<void> }> {
+  const upstream = await startUpstream()
+  const ports = await distinctFreePorts(opts.count)
+  const idp = await startOidcProvider({ redirectUris: ports.map((p) => `http://127.0.0.1:${p}/bff/callback`), ...opts.idp })
+  const prefix = uniquePrefix(opts.name)
+  const config = { ...(opts.config ?? offlineConfig)(upstream.url), redis: { keyPrefix: prefix } }
+  const start = (port: number) => {
+    const { provider: providerConfig } = testConfig({ name: opts.name, port, issuer: idp.issuer, redisUrl: redisUrl(), config })
+    const logger = createLogger({ level: 'silent' })
+    const provider = createOpenIdClientProvider({ config: providerConfig, logger, allowInsecureHttp: true, now: () => opts.clock.now() })
+    return startTestBroker({ name: opts.name, port, issuer: idp.issuer, clock: opts.clock, provider, config })
+  }
+  const brokers = await Promise.all(ports.map(start))
+  return {
+    brokers,
+    idp,
+    upstream,
+    async stop() {
+      await Promise.all(brokers.map((b) => b.stop()))
+      await idp.stop()
+      await upstream.stop()
+    },
+  }
+}
