@@ -143,6 +143,10 @@ describe('audit lines (invariant 17) and logs', () => {
     expect((await asJob(broker, nightly, '/api/orders/1', { sub: 'nobody' })).status).toBe(403)
     const listed = (await (await asJob(broker, ops, '/bff/admin/users/alice/sessions')).json()) as Listing
     const sessionId = listed.sessions[0]!.id
+    // the grant's public id is not its record's id, and names only its own pointer key
+    expect(grant!.id).not.toContain(listed.grants[0]!.id)
+    const keys = (await keysWithPrefix(broker.redisUrl, broker.prefix)).map((k) => k.key)
+    expect(keys.filter((k) => k.includes(listed.grants[0]!.id))).toEqual([`${broker.prefix}pub:g:${listed.grants[0]!.id}`])
     expect((await asJob(broker, ops, `/bff/admin/sessions/${sessionId}`, { method: 'DELETE' })).status).toBe(204)
     expect((await asJob(broker, ops, '/bff/admin/users/alice/sessions', { method: 'DELETE' })).status).toBe(200)
 
