@@ -93,6 +93,28 @@ describe('self-service session administration, browser and mobile', () => {
   })
 })
 
+describe('self-service: the caller\'s own session', () => {
+  it('when a browser DELETEs its own current session, then 204 clears its cookie and the session is gone', async () => {
+    const browser = await browserLogin(broker, { user: 'bob' })
+    const own = (await listSessions(broker, browser)).sessions.find((s) => s.current)!.id
+    const res = await browser.request(`${broker.origin}/bff/sessions/${own}`, { method: 'DELETE', ...xhr })
+    expect(res.status).toBe(204)
+    const cleared = ([] as string[]).concat(res.headers['set-cookie'] ?? [])
+    expect(cleared.some((c) => c.startsWith(`${broker.config.session.cookieName}=;`) && /Expires=Thu, 01 Jan 1970/.test(c))).toBe(true)
+    expect(browser.cookie(broker.origin, broker.config.session.cookieName)).toBeUndefined()
+    expect(await userStatus(broker, browser)).toBe(401)
+  })
+
+  it('when DELETE /bff/sessions/:id comes without the CSRF header, then 403 csrf_failed and the session lives', async () => {
+    const browser = await browserLogin(broker, { user: 'bob' })
+    const own = (await listSessions(broker, browser)).sessions.find((s) => s.current)!.id
+    const res = await browser.request(`${broker.origin}/bff/sessions/${own}`, { method: 'DELETE', xhr: true })
+    expect(res.status).toBe(403)
+    expect(JSON.parse(res.body)).toMatchObject({ error: 'csrf_failed' })
+    expect(await userStatus(broker, browser)).toBe(200)
+  })
+})
+
 describe('job tokens on the administration and user routes', () => {
   it('when a job that is not an admin calls each admin route, then 403 forbidden and an admin.refused line; nothing ends', async () => {
     const browser = await browserLogin(broker, { user: 'bob' })

@@ -3,8 +3,10 @@ import type { TestBroker } from '../../support/start-app.js'
 import type { RunningOidcProvider } from '../../support/oidc-provider.js'
 import type { Upstream } from '../../support/upstream.js'
 import { createTestClock } from '../tokens/support/instances.js'
-import { asJob, browserLogin, jobToken, listSessions, startClockedInstances, userStatus, xhr } from './offline.js'
+import { asJob, browserLogin, jobToken, listSessions, offlineConfig, startClockedInstances, userStatus, xhr } from './offline.js'
 import type { Browser } from '../../support/browser.js'
+import { athFor, createMobileClient, makeProof, type MobileClient } from '../../../examples/mobile-client.js'
+import { APP_REDIRECT, DPOP_APP, mobileConfig, mobileLogin } from '../../support/mobile.js'
 
 // Two broker instances sharing one Redis and one clock: a job and a browser on one offline grant meet its expiry
 // together (invariant 10, whichever kind of caller asks), and a revocation on one instance holds on the other (18).
@@ -24,6 +26,7 @@ beforeAll(async () => {
     count: 2,
     clock,
     idp: { accessTokenTtlSeconds: ACCESS_TTL, rotateRefreshToken: true },
+    config: (url) => ({ ...offlineConfig(url), mobile: mobileConfig() }),
   }))
   ;[a, b] = brokers as [TestBroker, TestBroker]
 })
@@ -34,6 +37,16 @@ function onInstance(browser: Browser, from: TestBroker, to: TestBroker): Browser
   const cookie = browser.cookie(from.origin, from.config.session.cookieName)!
   browser.setCookie(to.origin, `${to.config.session.cookieName}=${cookie}; Path=/; HttpOnly; SameSite=Strict`)
   return browser
+}
+
+/** a DPoP call with the app's handle on any instance: the proof names that instance's URL (htu) and the shared clock's time */
+async function withHandleOn(broker: TestBroker, app: MobileClient, path: string): Promise<Response> {
+  const handle = app.session!.accessToken
+  const url = `${broker.origin}${path}`
+  const htu = new URL(url)
+  htu.search = ''
+  const proof = await makeProof(app.key!, { htm: 'GET', htu: htu.href, iat: Math.floor(clock.now() / 1000), ath: athFor(handle) })
+  return fetch(url, { headers: { authorization: `DPoP ${handle}`, dpop: proof } })
 }
 
 describe('jobs and browsers across broker instances', () => {
@@ -73,5 +86,20 @@ describe('jobs and browsers across broker instances', () => {
     expect(await userStatus(b, phone)).toBe(401)
     expect(upstream.requests.length).toBe(seen)
     expect(await userStatus(a, laptop)).toBe(200)
+  })
+
+  it('when an admin ends a mobile session on instance A, then its handle is refused on instance B at its next request', async () => {
+    // the app's proofs are dated by the instances' clock (their iat is checked against it)
+    const app = createMobileClient({ brokerUrl: a.origin, clientId: DPOP_APP, redirectUri: APP_REDIRECT, now: () => clock.now() })
+    await mobileLogin(a, app, { user: 'bob' })
+    expect((await withHandleOn(b, app, '/bff/user')).status).toBe(200)
+    const ops = await jobToken(a, 'ops')
+    const listed = (await (await asJob(a, ops, '/bff/admin/users/bob/sessions')).json()) as { sessions: Array<{ id: string; kind: string }> }
+    const mobile = listed.sessions.find((s) => s.kind === 'mobile')!
+    expect((await asJob(a, ops, `/bff/admin/sessions/${mobile.id}`, { method: 'DELETE' })).status).toBe(204)
+    const seen = upstream.requests.length
+    expect((await withHandleOn(b, app, '/api/orders/1')).status).toBe(401)
+    expect((await withHandleOn(b, app, '/bff/user')).status).toBe(401)
+    expect(upstream.requests.length).toBe(seen)
   })
 })

@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises'
 import { Redis } from 'ioredis'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import type { Browser } from '../../support/browser.js'
+import { completeProviderLogout, type Browser } from '../../support/browser.js'
 import { readSessionGrant } from '../../support/grants.js'
 import type { RunningOidcProvider } from '../../support/oidc-provider.js'
 import type { TestBroker } from '../../support/start-app.js'
@@ -78,6 +78,22 @@ describe('revoking an offline grant', () => {
     expect(await userStatus(broker, plain)).toBe(200)
     expect((await listSessions(broker, plain)).grants).toEqual([])
     expect(await redis.exists(`${broker.prefix}grant:${grantId}`, `${broker.prefix}offline:${grantId}`, `${broker.prefix}pub:g:${publicId}`)).toBe(0)
+  })
+
+  it('when the provider sends a back-channel logout for the user, then the sessions end and the offline grant stays: the job still acts for the user', async () => {
+    const browser = await browserLogin(broker, { offline: true })
+    const { publicId } = await offlineGrantOf(browser)
+    const logouts = idp.counts.backchannelLogouts
+    await completeProviderLogout(browser, new URL('/session/end', idp.issuer))
+    await expect.poll(() => idp.counts.backchannelLogouts, { timeout: 5000 }).toBe(logouts + 1)
+    await expect.poll(() => userStatus(broker, browser), { timeout: 5000 }).toBe(401)
+    const job = await jobToken(broker, 'nightly')
+    expect((await asJob(broker, job, '/api/orders/1', { sub: 'alice' })).status).toBe(200)
+    expect(lastCall()).toMatchObject({ sub: 'alice', grant: publicId, status: 200 })
+    // the user (in a new session) still sees the grant and revokes it
+    const again = await browserLogin(broker)
+    expect((await listSessions(broker, again)).grants.map((g) => g.id)).toEqual([publicId])
+    expect((await again.request(`${broker.origin}/bff/grants/${publicId}`, { method: 'DELETE', ...xhr })).status).toBe(204)
   })
 
   it('when an admin signs a user out everywhere, then every refresh token of the user is revoked at the provider', async () => {

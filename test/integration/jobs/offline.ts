@@ -124,7 +124,14 @@ export async function startClockedInstances(opts: {
 }): Promise<{ brokers: TestBroker[]; idp: RunningOidcProvider; upstream: Upstream; stop(): Promise<void> }> {
   const upstream = await startUpstream()
   const ports = await distinctFreePorts(opts.count)
-  const idp = await startOidcProvider({ redirectUris: ports.map((p) => `http://127.0.0.1:${p}/bff/callback`), ...opts.idp })
+  const first = `http://127.0.0.1:${ports[0]}`
+  const idp = await startOidcProvider({
+    redirectUris: ports.map((p) => `http://127.0.0.1:${p}/bff/callback`),
+    // the provider's back-channel logout goes to the first instance (the others share its Redis)
+    postLogoutRedirectUris: [`${first}/`],
+    backchannelLogoutUri: `${first}/bff/backchannel-logout`,
+    ...opts.idp,
+  })
   const prefix = uniquePrefix(opts.name)
   const config = { ...(opts.config ?? offlineConfig)(upstream.url), redis: { keyPrefix: prefix } }
   const start = (port: number) => {
