@@ -17,7 +17,7 @@ import {
 
 const ACCESS_TTL = 60
 const IDLE_SECONDS = 7200
-// advanced by ACCESS_TTL + 1 at most three times: every later login stays within the ID token's iat window (300 s)
+// advanced by ACCESS_TTL + 1 at most four times: every later login stays within the ID token's iat window (300 s)
 const clock = createTestClock()
 let broker: TestBroker
 let idp: RunningOidcProvider
@@ -130,6 +130,22 @@ describe('a grant the provider refuses, several grants, the idle timeout', () =>
     }
     expect(providerCalls()).toBe(before + 1)
     expect(await userStatus(broker, browser)).toBe(401)
+  })
+
+  it('when the browser\'s own refresh of its offline grant fails with invalid_grant, then that grant is listed no more and the job gets 403 no_offline_grant', async () => {
+    const browser = await browserLogin(broker, { user: 'bob', offline: true })
+    const other = await browserLogin(broker, { user: 'bob' })
+    expect((await listSessions(broker, other)).grants).toHaveLength(1)
+    await revokeAtProvider(idp, (await offlineGrantOf(browser)).refreshToken)
+    expireAccessTokens()
+    const api = await browser.get(`${broker.origin}/api/orders/1`, xhr)
+    expect(api.status).toBe(401)
+    expect(JSON.parse(api.body)).toMatchObject({ error: 'session_expired' })
+    expect((await listSessions(broker, other)).grants).toEqual([])
+    const before = providerCalls()
+    const job = await asJob(broker, await jobToken(broker, 'nightly'), '/api/orders/2', { sub: 'bob' })
+    expect(job.status).toBe(403)
+    expect(providerCalls()).toBe(before)
   })
 
   it('when a user has several offline grants, then the newest usable one serves: the newest, and once the provider refuses it, the older one', async () => {
