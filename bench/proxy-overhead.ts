@@ -10,19 +10,22 @@ import { startOidcProvider } from '../test/support/oidc-provider.js'
 import { createBrowser, login, type TestBroker } from '../test/support/start-app.js'
 import { mobileClient, mobileLogin } from '../test/support/mobile.js'
 import { proofBudget, proofSource } from './lib/proofs.js'
+import { benchJob, seedJobArm } from './lib/job-arm.js'
 
-// Proxy overhead benchmark (issue 3, item 7). Four arms against one tiny upstream, on loopback:
+// Proxy overhead benchmark (issue 3, item 7). Six arms against one tiny upstream, on loopback:
 //   A  direct to the upstream
 //   B  bare keep-alive Node proxy (node:http + undici Pool.stream, no auth): the cost of the hop
 //   C  B + one Redis GET of a session-sized blob + Authorization header: the physical floor of any BFF
 //   D  the broker (startBroker), a logged-in session, X-CSRF: 1, route token: user
 //   E  the same broker and route with a mobile app's DPoP-bound handle: a fresh proof on every request (signature
 //      check, jti replay record in Redis), the proofs made here before each run (lib/proofs.ts), not in the broker
+//   F  the same broker and route with a background job's token and X-On-Behalf-Of: the user's offline grant
+//      (job token lookup, the user's offline grants, the grant; one job.call audit line per request)
 // Body sizes: /small (~200 B JSON) and /64k. Regimes: latency (1 connection) and throughput (50 connections).
 // Every server runs in its own child process; the load generator (autocannon) runs here.
 //
-//   npm run bench                  # 3 rounds × 20 runs × 4 s, about 5 minutes
-//   npm run bench -- --quick       # 1 round × 20 runs × 2.5 s, about 1.5 minutes
+//   npm run bench                  # 3 rounds × 24 runs × 4 s, about 6 minutes
+//   npm run bench -- --quick       # 1 round × 24 runs × 2.5 s, about 2 minutes
 //   npm run bench -- --cpu-prof    # also writes a .cpuprofile of the broker child (path printed at the end)
 
 const { values: args } = parseArgs({
@@ -44,14 +47,16 @@ const warmupSeconds = args.quick ? 0.5 : 1
 const seed = Number(args.seed ?? Date.now() % 1_000_000)
 const shuffle = shuffler(seed)
 
-type Arm = 'A' | 'B' | 'C' | 'D' | 'E'
-const arms = (['A', 'B', 'C', 'D', 'E'] as const).filter((a) => !args.arms || args.arms.includes(a)) as Arm[]
+type Arm = 'A' | 'B' | 'C' | 'D' | 'E' | 'F'
+const allArms = ['A', 'B', 'C', 'D', 'E', 'F'] as const
+const arms = allArms.filter((a) => !args.arms || args.arms.includes(a)) as Arm[]
 const armNames: Record<Arm, string> = {
   A: 'A direct',
   B: 'B bare proxy',
   C: 'C floor (B + Redis GET)',
   D: 'D broker',
   E: 'E broker, DPoP handle',
+  F: 'F broker, job for a user',
 }
 const regimes = ([
   { name: 'latency', connections: 1 },
@@ -79,8 +84,9 @@ async function main() {
     const upstream = await startChild<{ url: string }>('upstream', here('./servers/upstream.ts'), {})
     children.push(upstream)
     const keyPrefix = 'bench:'
+    const job = benchJob()
     const brokerOptions: BrokerChildOptions = {
-      port: brokerPort, issuer: idp.issuer, redisUrl: redis.url, keyPrefix, upstreamUrl: upstream.info.url,
+      port: brokerPort, issuer: idp.issuer, redisUrl: redis.url, keyPrefix, upstreamUrl: upstream.info.url, jobs: job.jobs,
     }
     const broker = await startChild<BrokerChildInfo>('broker', here('./servers/broker.ts'), { BENCH_BROKER: JSON.stringify(brokerOptions) }, { cpuProf: args['cpu-prof'] })
     children.push(broker)
@@ -111,6 +117,8 @@ async function main() {
     const { token } = await mobileLogin(asBroker, app)
     const proofs = proofSource(app.key!, token.accessToken)
     const dpopHeaders = { authorization: `DPoP ${token.accessToken}`, accept: 'application/json' }
+    // an offline login and a job token: every F request acts for that user through the offline grant
+    const jobHeaders = await seedJobArm(brokerOrigin, job.secret)
 
     const bare = await startChild<{ url: string }>('bare-proxy', here('./servers/bare-proxy.ts'), {
       BENCH_MODE: 'bare', BENCH_UPSTREAM: upstream.info.url,
@@ -128,6 +136,7 @@ async function main() {
       C: { url: (p) => `${floor.info.url}/api${p}`, child: floor, headers },
       D: { url: (p) => `${broker.info.url}/api${p}`, child: broker, headers },
       E: { url: (p) => `${broker.info.url}/api${p}`, child: broker, headers: dpopHeaders },
+      F: { url: (p) => `${broker.info.url}/api${p}`, child: broker, headers: jobHeaders },
     }
     const firstHeaders = async (arm: Arm, url: string) =>
       arm === 'E' ? { ...dpopHeaders, dpop: (await proofs.make(url, 1))[0] as string } : target[arm].headers
@@ -202,7 +211,7 @@ async function main() {
     const verdicts: Array<{ text: string; pass: boolean }> = []
     console.log('')
     for (const c of cases) {
-      const s = Object.fromEntries((['A', 'B', 'C', 'D', 'E'] as const).map((arm) => [arm, stat(c, arm)])) as Record<Arm, ReturnType<typeof stat>>
+      const s = Object.fromEntries(allArms.map((arm) => [arm, stat(c, arm)])) as Record<Arm, ReturnType<typeof stat>>
       console.log(`== ${c.regime.name} (${c.regime.connections} connection${c.regime.connections > 1 ? 's' : ''}), ${c.body.name} body ==`)
       console.log(table([
         ['arm', 'req/s', 'p50 µs', 'p99 µs', 'CPU µs/req', 'vs A'],
@@ -216,12 +225,18 @@ async function main() {
           `p50 added: D−A ${fmt(added.D)} µs, C−A ${fmt(added.C)} µs, 1.5×(C−A) ${fmt(1.5 * added.C)} µs`,
       )
       console.log(`E/A ${fmt(s.E.rps / s.A.rps, 2)}  E/C ${fmt(ec, 2)}  E/D ${fmt(s.E.rps / s.D.rps, 2)}  p50 added: E−A ${fmt(s.E.p50 - s.A.p50)} µs`)
+      const fc = s.F.rps / s.C.rps
+      console.log(`F/A ${fmt(s.F.rps / s.A.rps, 2)}  F/C ${fmt(fc, 2)}  F/D ${fmt(s.F.rps / s.D.rps, 2)}  p50 added: F−A ${fmt(s.F.p50 - s.A.p50)} µs`)
       console.log('')
       if (c.regime.name === 'throughput') {
         verdicts.push({ text: `throughput ${c.body.name}: D/C ${fmt(dc, 2)} ≥ 0.70`, pass: dc >= 0.7 })
         // a DPoP handle costs a signature check and a jti record per request on top of D
         if (arms.includes('E') && c.body.path === '/small') {
           verdicts.push({ text: `throughput ${c.body.name}: E/C ${fmt(ec, 2)} ≥ 0.60 (DPoP handle)`, pass: ec >= 0.6 })
+        }
+        // a job for a user: a job token and the user's offline grants to read instead of a session
+        if (arms.includes('F') && c.body.path === '/small') {
+          verdicts.push({ text: `throughput ${c.body.name}: F/C ${fmt(fc, 2)} ≥ 0.70 (job on a user's behalf)`, pass: fc >= 0.7 })
         }
       } else {
         verdicts.push({

@@ -3,7 +3,7 @@ import { startBroker } from '../../src/server.js'
 import { testConfig } from '../../test/support/start-app.js'
 import { mobileConfig } from '../../test/support/mobile.js'
 
-// Arms D and E of bench/proxy-overhead.ts, and each broker instance of bench/refresh-storm.ts: the real broker
+// Arms D, E and F of bench/proxy-overhead.ts, and each broker instance of bench/refresh-storm.ts: the real broker
 // (startBroker from src/server.ts, the test configuration) at the production log level, with one API route.
 // BENCH_BROKER holds the options as JSON (see BrokerChildOptions).
 
@@ -18,6 +18,8 @@ export interface BrokerChildOptions {
   upstreamUrl: string
   logLevel?: string
   refreshSkewSeconds?: number
+  /** `jobs` config keys (arm F of proxy-overhead: a job client acting for users, bench/lib/job-arm.ts) */
+  jobs?: Record<string, unknown>
 }
 
 export interface BrokerChildInfo {
@@ -41,6 +43,7 @@ await serveChild<BrokerChildInfo>(async () => {
       apis: [{ path: '/api', target: opts.upstreamUrl, token: 'user' }],
       // the mobile apps of the tests: arm E of proxy-overhead logs in as one (DPoP) and calls /api with its handle
       mobile: mobileConfig(),
+      ...(opts.jobs ? { jobs: opts.jobs } : {}),
     },
   })
   const broker = await startBroker(config, { host: '127.0.0.1', port: opts.port, allowInsecureHttp: true })

@@ -7,6 +7,8 @@ import { startBroker, type RunningBroker } from '../server.js'
 import { startDemoApi, type DemoApi } from './api.js'
 import { demoPageDirectory } from './page.js'
 import { DEMO_MOBILE_CLIENT_ID, demoMobileRedirectUri } from './mobile.js'
+import { DEMO_JOB_CLIENT_ID } from './job.js'
+import { secretHashOf } from '../jobs/job-clients.js'
 import { startDemoProvider, type DemoProvider } from './provider.js'
 
 // The whole demo as one function, so that `npm start` and the end-to-end tests run the very same thing:
@@ -34,6 +36,8 @@ export interface DemoStack {
   config: Config
   /** the key ring that seals grants at rest (tests open the grant with it) */
   tokenKeys: string[]
+  /** the demo job client's secret, fresh each start (the config holds only its hash); npm run demo:job needs it */
+  jobSecret: string
   idp: DemoProvider
   api: DemoApi
   broker: RunningBroker
@@ -63,6 +67,7 @@ export async function startDemoStack(opts: DemoStackOptions = {}): Promise<DemoS
   const publicUrl = `http://${opts.publicHost ?? 'localhost'}:${port}`
   const clientSecret = secret()
   const tokenKeys = [secret()]
+  const jobSecret = secret()
   const idp = await startDemoProvider({
     clientId: DEMO_CLIENT_ID,
     clientSecret,
@@ -96,6 +101,8 @@ export async function startDemoStack(opts: DemoStackOptions = {}): Promise<DemoS
         frontend: { static: demoPageDirectory() },
         // npm run demo:mobile plays this app: system-browser login, then a DPoP-bound handle
         mobile: { apps: [{ clientId: DEMO_MOBILE_CLIENT_ID, redirectUris: [opts.mobileRedirectUri ?? demoMobileRedirectUri()] }] },
+        // npm run demo:job plays this job: the demo API for a user who allowed background access (offline=1)
+        jobs: { clients: [{ id: DEMO_JOB_CLIENT_ID, secretHash: secretHashOf(jobSecret), apis: [DEMO_API_PATH], onBehalfOf: true }] },
       },
       // the demo's settings are its own: BFF_* variables meant for a real deployment do not leak in
       {},
@@ -110,6 +117,7 @@ export async function startDemoStack(opts: DemoStackOptions = {}): Promise<DemoS
       url: publicUrl,
       config,
       tokenKeys,
+      jobSecret,
       idp,
       api,
       broker,

@@ -88,6 +88,17 @@ export function createSessionAdmin(deps: {
     deps.logger.info({ event: LogEvents.grantRevoked, sub: grant.sub, grant: grant.publicId }, 'offline grant ended')
   }
 
+  /**
+   * The offline grants whose record still exists: a grant the provider refused (invalid_grant) on a browser's refresh
+   * is deleted by the token manager, and its entry here goes with it, so no dead grant is listed.
+   */
+  async function liveOfflineGrants(sub: string): Promise<OfflineGrant[]> {
+    const all = await deps.offlineGrants.list(sub)
+    const live = await Promise.all(all.map(async (g) => (await deps.store.ttl(deps.grants.key(g.grantId))) !== undefined))
+    await Promise.all(all.filter((_, i) => !live[i]).map((g) => deps.offlineGrants.remove(g)))
+    return all.filter((_, i) => live[i])
+  }
+
   return {
     async list(sub, currentSessionId) {
       const sessions = await Promise.all(
@@ -101,7 +112,7 @@ export function createSessionAdmin(deps: {
           ...(session.clientId !== undefined && { clientId: session.clientId }),
         })),
       )
-      const grants = (await deps.offlineGrants.list(sub)).map((g): GrantView => ({
+      const grants = (await liveOfflineGrants(sub)).map((g): GrantView => ({
         id: g.publicId, kind: 'offline', createdAt: seconds(g.createdAt), lastUsedAt: seconds(g.lastUsedAt), scopes: g.scopes,
       }))
       return { sessions: sessions.sort((a, b) => b.createdAt - a.createdAt), grants }

@@ -15,10 +15,10 @@ function brokerError(res, text) {
   return typeof body?.error === 'string' ? body.error : undefined
 }
 
-async function call(path) {
+async function call(path, method = 'GET') {
   const headers = new Headers({ 'X-CSRF': '1', Accept: 'application/json' })
   for (let attempt = 0; ; attempt++) {
-    const res = await fetch(path, { headers })
+    const res = await fetch(path, { method, headers })
     const text = await res.text()
     const error = brokerError(res, text)
     if (res.status === 503 && retryCodes.includes(error) && attempt < retryDelaysMs.length) {
@@ -79,6 +79,48 @@ async function callApi() {
   showVisible()
 }
 
+// the broker's times are epoch seconds
+const when = (seconds) => new Date(seconds * 1000).toLocaleString()
+
+function item(text, label, onClick) {
+  const li = document.createElement('li')
+  const span = document.createElement('span')
+  span.textContent = text
+  const button = document.createElement('button')
+  button.type = 'button'
+  button.className = 'secondary'
+  button.textContent = label
+  button.addEventListener('click', () => onClick().catch((err) => { $('admin-status').textContent = String(err) }))
+  li.append(span, button)
+  return li
+}
+
+// sign one session out (DELETE /bff/sessions/{id}) or revoke an offline grant (DELETE /bff/grants/{id}): 204
+async function remove(path, current) {
+  const { status, loginRequired } = await call(path, 'DELETE')
+  if (current || loginRequired) return loggedOut('This session has ended.')
+  $('admin-status').textContent = status === 204 ? 'Done.' : `The broker answered HTTP ${status}.`
+  await loadSessions()
+}
+
+async function loadSessions() {
+  const { status, text, loginRequired } = await call('/bff/sessions')
+  if (loginRequired) return loggedOut('Your session has ended; log in again.')
+  const body = parse(text)
+  if (status !== 200 || !body) return void ($('admin-status').textContent = `GET /bff/sessions answered HTTP ${status}.`)
+  $('sessions').replaceChildren(...body.sessions.map((s) => item(
+    `${s.kind === 'mobile' ? `mobile app ${s.clientId ?? ''}` : `browser ${s.userAgent ?? ''}`}${s.current ? ' (this one)' : ''}, since ${when(s.createdAt)}, last used ${when(s.lastUsedAt)}`,
+    'Sign out',
+    () => remove(`/bff/sessions/${encodeURIComponent(s.id)}`, s.current),
+  )))
+  $('grants').replaceChildren(...body.grants.map((g) => item(
+    `granted ${when(g.createdAt)}, last used ${when(g.lastUsedAt)}, scopes ${g.scopes.join(' ')}`,
+    'Revoke',
+    () => remove(`/bff/grants/${encodeURIComponent(g.id)}`, false),
+  )))
+  if (body.grants.length === 0) $('grants').replaceChildren(Object.assign(document.createElement('li'), { textContent: 'none: no job can act for you' }))
+}
+
 function loggedOut(message) {
   show('logged-out')
   $('status').textContent = message
@@ -104,6 +146,7 @@ async function loadUser() {
   $('status').textContent = `Logged in as ${user.sub}.`
   showVisible()
   await callApi()
+  await loadSessions()
 }
 
 $('login').addEventListener('click', () => {
