@@ -50,6 +50,8 @@ export const LogEvents = {
   websocketTunnelClosed: 'proxy.websocket_closed',
   websocketSessionCheckFailed: 'proxy.websocket_session_check_failed',
   loginRateLimited: 'login.rate_limited',
+  tracingStarted: 'bff.tracing_started',
+  tracingDiagnostic: 'bff.tracing_diagnostic',
 } as const
 
 export type LogEvent = (typeof LogEvents)[keyof typeof LogEvents]
