@@ -30,13 +30,14 @@ export function providerEndpointOf(metadata: () => EndpointMetadata | undefined)
 }
 
 /**
- * The provider's fetch with a client span per request (tracing on), else `fetch` itself. No traceparent is sent: the
- * provider is often a third party, and the broker's trace ids are its own business.
+ * The provider's fetch with a client span per request when tracing is on. Asked per request, not once: a provider
+ * call is never on the hot path, and the provider may be built before tracing starts (tests pass their own). No
+ * traceparent is sent: the provider is often a third party, and the broker's trace ids are its own business.
  */
 export function traceProviderFetch(fetch: typeof globalThis.fetch, endpointOf: (url: URL) => ProviderEndpoint): typeof globalThis.fetch {
-  const tracer = activeTracer()
-  if (!tracer) return fetch
   return async (input, init) => {
+    const tracer = activeTracer()
+    if (!tracer) return fetch(input, init)
     const url = new URL(input instanceof Request ? input.url : input)
     const method = (init?.method ?? (input instanceof Request ? input.method : 'GET')).toUpperCase()
     const endpoint = endpointOf(url)
