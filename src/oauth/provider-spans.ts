@@ -34,7 +34,10 @@ export function providerEndpointOf(metadata: () => EndpointMetadata | undefined)
  * call is never on the hot path, and the provider may be built before tracing starts (tests pass their own). No
  * traceparent is sent: the provider is often a third party, and the broker's trace ids are its own business.
  */
-export function traceProviderFetch(fetch: typeof globalThis.fetch, endpointOf: (url: URL) => ProviderEndpoint): typeof globalThis.fetch {
+export function traceProviderFetch(
+  fetch: typeof globalThis.fetch,
+  endpointOf: (url: URL) => ProviderEndpoint,
+): typeof globalThis.fetch {
   return async (input, init) => {
     const tracer = activeTracer()
     if (!tracer) return fetch(input, init)

@@ -89,10 +89,11 @@ export function endClientSpan(span: Span, status: number | undefined): void {
   span.end()
 }
 
-/** W3C Trace Context headers (traceparent, tracestate) naming `span` as the parent, as a flat [name, value, …] list. */
+/** W3C Trace Context headers naming `span` as the parent, as a flat [name, value, …] list. */
 export function traceHeaders(span: Span): string[] {
   const out: string[] = []
-  propagation.inject(trace.setSpan(context.active(), span), out, { set: (carrier, key, value) => carrier.push(key, value) })
+  const setter = { set: (carrier: string[], key: string, value: string) => carrier.push(key, value) }
+  propagation.inject(trace.setSpan(context.active(), span), out, setter)
   return out
 }
 

@@ -41,15 +41,18 @@ export function tracingPlan(env: NodeJS.ProcessEnv): TraceExporterName[] {
 }
 
 /**
- * Starts the OpenTelemetry SDK when OTEL_TRACES_EXPORTER asks for it; the SDK reads the other OTEL_* variables from
- * process.env itself (OTEL_EXPORTER_OTLP_ENDPOINT or _TRACES_ENDPOINT, _HEADERS, OTEL_SERVICE_NAME,
+ * Starts the OpenTelemetry SDK when OTEL_TRACES_EXPORTER (in process.env) asks for it; the SDK reads the other
+ * OTEL_* variables from process.env itself (OTEL_EXPORTER_OTLP_ENDPOINT or _TRACES_ENDPOINT, _HEADERS, OTEL_SERVICE_NAME,
  * OTEL_RESOURCE_ATTRIBUTES, OTEL_TRACES_SAMPLER, OTEL_BSP_*). Call it before the app is built: components ask for the
  * tracer once, when they are made. When a tracer provider is already registered (a test's), it is left alone.
  */
-export async function startTracing(opts: { logger: Logger; env?: NodeJS.ProcessEnv }): Promise<Tracing> {
-  const exporters = tracingPlan(opts.env ?? process.env)
+export async function startTracing(opts: { logger: Logger }): Promise<Tracing> {
+  const exporters = tracingPlan(process.env)
   if (exporters.length === 0 || activeTracer()) return { exporters: [], shutdown: async () => undefined }
-  const [sdk, resources] = await Promise.all([import('@opentelemetry/sdk-trace-node'), import('@opentelemetry/resources')])
+  const [sdk, resources] = await Promise.all([
+    import('@opentelemetry/sdk-trace-node'),
+    import('@opentelemetry/resources'),
+  ])
   const spanExporters: SpanExporter[] = []
   if (exporters.includes('otlp')) {
     const { OTLPTraceExporter } = await import('@opentelemetry/exporter-trace-otlp-http')
@@ -86,7 +89,8 @@ function withinMs(work: Promise<void>, ms: number): Promise<void> {
 
 /** The SDK's own warnings (an unreachable collector …) as log lines: the message only, never its arguments. */
 function routeDiagnostics(logger: Logger) {
-  const warn: DiagLogFunction = (message) => logger.warn({ event: LogEvents.tracingDiagnostic, detail: message }, 'tracing')
+  const warn: DiagLogFunction = (message) =>
+    logger.warn({ event: LogEvents.tracingDiagnostic, detail: message }, 'tracing diagnostic')
   const ignore: DiagLogFunction = () => undefined
   diag.setLogger({ error: warn, warn, info: ignore, debug: ignore, verbose: ignore }, DiagLogLevel.WARN)
 }

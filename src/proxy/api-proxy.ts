@@ -88,10 +88,10 @@ export function createApiProxy(opts: ApiProxyOptions): ApiProxy {
 
   // tracing on: a client span per upstream call, its traceparent sent along (W3C Trace Context §3.2)
   const tracer = activeTracer()
-  const upstreamSpan = (req: IncomingMessage, match: RouteMatch) =>
-    tracer && startClientSpan(tracer, `${req.method ?? 'GET'} ${match.route.path}`, match.route.target, req.method ?? 'GET', {
-      'bff.api.route': match.route.path,
-    })
+  const upstreamSpan = (req: IncomingMessage, { route }: RouteMatch) => {
+    const method = req.method ?? 'GET'
+    return tracer && startClientSpan(tracer, `${method} ${route.path}`, route.target, method, { 'bff.api.route': route.path })
+  }
 
   const tunnel = createWebSocketTunnel({ cookiePolicy, onFailure: (match, err) => logFailure(match, err, 'upgrade') })
 

@@ -61,7 +61,10 @@ export function createTokenManager(deps: TokenManagerDeps): TokenManager {
     const work = audience && exchange
       ? () => exchanger.exchange(grantId, { ...audience, exchange })
       : () => refresher.refresh(grantId, audience)
-    const attributes = { 'bff.token.operation': exchange ? 'exchange' : 'refresh', ...(audience && { 'bff.api.route': audience.path }) }
+    const attributes = {
+      'bff.token.operation': exchange ? 'exchange' : 'refresh',
+      ...(audience && { 'bff.api.route': audience.path }),
+    }
     // one span for the wait on the grant's lock and the work under it (re-read, provider call, write back)
     return inSpan(tracer, 'token refresh', { attributes }, (span) => {
       const asked = performance.now()
