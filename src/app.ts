@@ -56,6 +56,7 @@ import { reservedPaths } from './config/rules.js'
 import { createFrontend } from './frontend/frontend.js'
 import { createJobTokens } from './jobs/job-tokens.js'
 import { redisKeys } from './session/keys.js'
+import { activeTracer, createServerSpans } from './observability/spans.js'
 
 /** the first path segment under basePath of every route the broker serves (the `route` label of its metrics) */
 const brokerRouteNames = new Set([
@@ -307,12 +308,16 @@ export function createApp(deps: AppDeps): BrokerApp {
   // API routes skip express on the hot path, except when trustProxy names subnets: express's proxy-addr rules then
   // decide what X-Forwarded-For holds (see proxy/headers.ts forwardedInfo)
   const rawApi = typeof config.trustProxy !== 'string'
+  const serve = (req: IncomingMessage, res: ServerResponse) => {
+    if (!rawApi || !api.handle(req, res)) app(req, res)
+  }
+  // with tracing on, each request runs in its server span (observability/spans.ts); off, nothing is added
+  const tracer = activeTracer()
+  const traced = tracer && createServerSpans(tracer)
   return {
     app,
     metrics,
-    handle(req, res) {
-      if (!rawApi || !api.handle(req, res)) app(req, res)
-    },
+    handle: traced ? (req, res) => traced(req, res, () => serve(req, res)) : serve,
     handleUpgrade: api.handleUpgrade,
     sessionWatch,
     async close() {

@@ -11,6 +11,7 @@ import type { OAuthProvider } from './oauth/provider.js'
 import { createOpenIdClientProvider } from './oauth/openid-client-provider.js'
 import { createMetricsListener } from './observability/metrics-listener.js'
 import { capConnectionsPerClient } from './http/connection-cap.js'
+import { startTracing } from './observability/tracing.js'
 
 /** Slow clients are cut off: request headers must arrive within 20 s (docs/architecture.md invariant 14). */
 export const HEADERS_TIMEOUT_MS = 20_000
@@ -41,6 +42,8 @@ export async function startBroker(
   } = {},
 ): Promise<RunningBroker> {
   const logger = opts.logger ?? createLogger({ level: config.logLevel })
+  // before anything that traces is built (the Redis client, the provider, the app): each asks for the tracer once
+  const tracing = await startTracing({ logger })
   let redis: RedisClient | undefined
   let store: KeyValueStore
   if (config.redis.url || config.redis.sentinel || config.redis.cluster) {
@@ -86,6 +89,7 @@ export async function startBroker(
     metricsServer?.close()
     provider.stop()
     await store.close()
+    await tracing.shutdown()
     throw err
   }
   logger.info({ event: LogEvents.listening, url, publicUrl: config.publicUrl.origin }, 'listening')
@@ -113,6 +117,8 @@ export async function startBroker(
       await broker.close()
       provider.stop()
       await store.close()
+      // the spans still buffered (this shutdown's among them) go out before the process exits
+      await tracing.shutdown().catch(() => undefined)
       logger.info({ event: LogEvents.stopped }, 'stopped')
       logger.flush()
     })())

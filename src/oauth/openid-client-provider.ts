@@ -8,6 +8,7 @@ import { translateOAuthError, type OAuthContext } from './errors.js'
 import { idTokenCheckFailed, issuedAtProblem } from './id-token-checks.js'
 import { createLogoutTokenVerifier } from './logout-token.js'
 import { createMetadataLoader } from './metadata-loader.js'
+import { providerEndpointOf, traceProviderFetch } from './provider-spans.js'
 import { clockSkewSeconds, clockSkewWarnSeconds, metadataProblem } from './metadata-checks.js'
 import { LogEvents } from '../observability/log-events.js'
 import type { OAuthProvider, TokenExchangeOptions, TokenRequestOptions, TokenSet } from './provider.js'
@@ -50,7 +51,9 @@ export function createOpenIdClientProvider(deps: OpenIdClientProviderDeps): OAut
     return res
   }
   const providerFetch = deps.fetch ?? globalThis.fetch
-  const baseFetch: typeof fetch = (input, init) => providerFetch(input, init).then(noteClock)
+  // tracing on: a client span per provider request (discovery, JWKS, token, userinfo, revocation)
+  const endpointOf = providerEndpointOf(() => loader.current()?.serverMetadata())
+  const baseFetch = traceProviderFetch((input, init) => providerFetch(input, init).then(noteClock), endpointOf)
 
   const tokenEndpoint = () => loader.current()?.serverMetadata().token_endpoint
   const wireFetch = createWireFetch(baseFetch, config, tokenEndpoint) as oidc.CustomFetch

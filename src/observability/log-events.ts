@@ -53,6 +53,8 @@ export const LogEvents = {
   userinfoSkipped: 'login.userinfo_skipped',
   providerNoRevocation: 'provider.no_revocation_endpoint',
   frontchannelLogout: 'logout.frontchannel',
+  tracingStarted: 'bff.tracing_started',
+  tracingDiagnostic: 'bff.tracing_diagnostic',
 } as const
 
 export type LogEvent = (typeof LogEvents)[keyof typeof LogEvents]

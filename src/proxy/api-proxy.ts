@@ -18,6 +18,7 @@ import { answerPolicyFor, applyAnswerHeaders, type AnswerPolicy } from './answer
 import type { ApiRoute } from '../config/types.js'
 import { createWebSocketTunnel } from './websocket-tunnel.js'
 import { watchUpload } from './upload-watch.js'
+import { activeTracer, endClientSpan, failSpan, startClientSpan, traceHeaders } from '../observability/spans.js'
 
 // The only importer of undici (docs/architecture.md "Layers"): one keep-alive Pool per upstream origin, driven with
 // pool.stream,
@@ -85,6 +86,13 @@ export function createApiProxy(opts: ApiProxyOptions): ApiProxy {
       'upstream request failed',
     )
 
+  // tracing on: a client span per upstream call, its traceparent sent along (W3C Trace Context §3.2)
+  const tracer = activeTracer()
+  const upstreamSpan = (req: IncomingMessage, { route }: RouteMatch) => {
+    const method = req.method ?? 'GET'
+    return tracer && startClientSpan(tracer, `${method} ${route.path}`, route.target, method, { 'bff.api.route': route.path })
+  }
+
   const tunnel = createWebSocketTunnel({ cookiePolicy, onFailure: (match, err) => logFailure(match, err, 'upgrade') })
 
   async function forward(req: IncomingMessage, res: ServerResponse, match: RouteMatch, token: string | undefined) {
@@ -95,6 +103,10 @@ export function createApiProxy(opts: ApiProxyOptions): ApiProxy {
     res.once('close', onClose)
     let responded = false
     let stalled = false
+    let status: number | undefined
+    const span = upstreamSpan(req, match)
+    const headers = upstreamHeaders(req, token, false)
+    if (span) headers.push(...traceHeaders(span))
     const body = hasBody(req) ? req : null
     const stopWatch = body && !req.complete
       ? watchUpload(req, route.timeoutMs, () => { stalled = true; controller.abort() })
@@ -104,7 +116,7 @@ export function createApiProxy(opts: ApiProxyOptions): ApiProxy {
         {
           path: upstreamPath,
           method: req.method ?? 'GET',
-          headers: upstreamHeaders(req, token, false),
+          headers,
           body,
           signal: controller,
           // timeoutMs bounds the wait for the response head (refreshed while the upload is being written) and,
@@ -115,6 +127,7 @@ export function createApiProxy(opts: ApiProxyOptions): ApiProxy {
         },
         ({ statusCode, headers }) => {
           responded = true
+          status = statusCode
           res.statusCode = statusCode
           for (const [name, value] of filterResponseHeaders(headers, route.passSetCookie, cookiePolicy)) {
             setResponseHeader(res, name, value)
@@ -127,6 +140,7 @@ export function createApiProxy(opts: ApiProxyOptions): ApiProxy {
         },
       )
     } catch (err) {
+      if (span) failSpan(span, stalled ? { code: 'upload_stalled' } : controller.aborted ? { code: 'client_gone' } : err)
       if (stalled) return uploadStalled(res, match, route.timeoutMs)
       if (controller.aborted || responded || res.headersSent) {
         if (!controller.aborted) logFailure(match, err, 'body')
@@ -138,6 +152,7 @@ export function createApiProxy(opts: ApiProxyOptions): ApiProxy {
     } finally {
       res.off('close', onClose)
       stopWatch?.()
+      if (span) endClientSpan(span, status)
     }
   }
 

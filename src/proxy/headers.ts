@@ -13,6 +13,9 @@ const requestDrop = new Set([
   // a mobile app's DPoP proof (RFC 9449) is for the broker, like its handle; X-On-Behalf-Of names a job's user
   'dpop', 'x-on-behalf-of',
   'forwarded', 'x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-host', 'x-real-ip',
+  // W3C Trace Context: a client's trace ids are not trusted (observability/spans.ts); with tracing on the broker
+  // sends its own traceparent
+  'traceparent', 'tracestate',
 ])
 // the broker's origin policy is its own: an upstream cannot grant CORS or re-authenticate a proxy
 const responseDrop = new Set([...hopByHop, 'proxy-authenticate', 'proxy-authentication-info'])

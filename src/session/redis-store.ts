@@ -1,5 +1,7 @@
-import { Redis, Cluster, ReplyError } from 'ioredis'
+import { Redis, Cluster, ReplyError, type Command } from 'ioredis'
+import { SpanKind, type Tracer } from '@opentelemetry/api'
 import type { RedisConfig } from '../config/types.js'
+import { activeTracer, failSpan } from '../observability/spans.js'
 import type { KeyValueStore } from './store.js'
 import { redisClientPlan } from './redis-options.js'
 
@@ -8,9 +10,42 @@ export type RedisClient = Redis | Cluster
 /** The one ioredis client of the broker: a single node, Sentinel or Cluster (options: redis-options.ts). */
 export function createRedisClient(config: RedisConfig): RedisClient {
   const plan = redisClientPlan(config)
-  if (plan.kind === 'cluster') return new Cluster(plan.nodes, plan.options)
-  if (plan.kind === 'sentinel') return new Redis(plan.options)
-  return new Redis(plan.url, plan.options)
+  const client =
+    plan.kind === 'cluster' ? new Cluster(plan.nodes, plan.options)
+      : plan.kind === 'sentinel' ? new Redis(plan.options)
+        : new Redis(plan.url, plan.options)
+  // tracing off: the client is left exactly as ioredis made it
+  const tracer = activeTracer()
+  if (tracer) traceCommands(client, tracer)
+  return client
+}
+
+/**
+ * A client span per command, the sessions' (express-session through connect-redis) included, named after the
+ * command alone (OpenTelemetry database semconv): keys hold session ids and arguments hold sealed tokens, so
+ * neither is recorded. A command resent from the offline queue keeps its first span.
+ */
+function traceCommands(client: RedisClient, tracer: Tracer): void {
+  const target = client as unknown as { sendCommand(command: Command, ...rest: unknown[]): unknown }
+  const send = target.sendCommand.bind(client)
+  const traced = new WeakSet<Command>()
+  target.sendCommand = (command, ...rest) => {
+    if (traced.has(command)) return send(command, ...rest)
+    traced.add(command)
+    const operation = command.name.toUpperCase()
+    const span = tracer.startSpan(operation, {
+      kind: SpanKind.CLIENT,
+      attributes: { 'db.system.name': 'redis', 'db.operation.name': operation },
+    })
+    command.promise.then(
+      () => span.end(),
+      (err: unknown) => {
+        failSpan(span, err)
+        span.end()
+      },
+    )
+    return send(command, ...rest)
+  }
 }
 
 /** Resolves once the client is ready, or rejects after `timeoutMs` (the broker still starts: /readyz says 503). */

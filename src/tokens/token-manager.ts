@@ -10,6 +10,7 @@ import { backingOff, createRefreshBackoff, type RefreshBackoffOptions } from './
 import { createSingleFlight } from './single-flight.js'
 import { redisKeys } from '../session/keys.js'
 import { createTokenExchanger } from './token-exchange.js'
+import { activeTracer, inSpan } from '../observability/spans.js'
 
 /**
  * Fresh-or-refresh access tokens for a user session's grant. Throws BffErrors: session_expired (invalid_grant, or
@@ -47,6 +48,7 @@ export function createTokenManager(deps: TokenManagerDeps): TokenManager {
   const keys = redisKeys(deps.prefix)
   const exchanger = createTokenExchanger({ ...deps, backoff, refresher })
   const lockOptions: LockOptions = { ...lockOptionsFor(deps.providerTimeoutMs ?? 10_000), ...deps.lock }
+  const tracer = activeTracer()
 
   /** While the grant is in backoff the provider is not asked and the lock not taken (checked again under it). */
   async function refresh(grantId: string, audience: Audience | undefined): Promise<string> {
@@ -59,7 +61,19 @@ export function createTokenManager(deps: TokenManagerDeps): TokenManager {
     const work = audience && exchange
       ? () => exchanger.exchange(grantId, { ...audience, exchange })
       : () => refresher.refresh(grantId, audience)
-    return withLock(deps.store, lockKey, work, lockOptions)
+    const attributes = {
+      'bff.token.operation': exchange ? 'exchange' : 'refresh',
+      ...(audience && { 'bff.api.route': audience.path }),
+    }
+    // one span for the wait on the grant's lock and the work under it (re-read, provider call, write back)
+    return inSpan(tracer, 'token refresh', { attributes }, (span) => {
+      const asked = performance.now()
+      const underLock = () => {
+        span?.setAttribute('bff.lock.wait_ms', Math.round(performance.now() - asked))
+        return work()
+      }
+      return withLock(deps.store, lockKey, underLock, lockOptions)
+    })
   }
 
   return {

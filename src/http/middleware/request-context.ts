@@ -3,6 +3,7 @@ import type { RequestHandler } from 'express'
 import type { Logger } from '../../observability/logger.js'
 import type { Metrics } from '../../observability/metrics.js'
 import { LogEvents } from '../../observability/log-events.js'
+import { activeTracer, nameServerSpan } from '../../observability/spans.js'
 
 export type TrackRequest = (req: IncomingMessage, res: ServerResponse, route: string) => void
 
@@ -27,8 +28,11 @@ export function createRequestTracker(deps: { logger: Logger; metrics: Metrics })
     if (!child) histograms.set(key, (child = deps.metrics.requestSeconds.labels({ route, method })))
     return child
   }
+  const tracing = activeTracer() !== undefined
   return (req, res, route) => {
     const started = process.hrtime.bigint()
+    // the request's server span takes the same closed route label as its metrics
+    if (tracing) nameServerSpan(req.method, route)
     res.once('finish', () => {
       const seconds = Number(process.hrtime.bigint() - started) / 1e9
       const method = req.method ?? 'GET'

@@ -30,6 +30,14 @@ describe('request header filtering', () => {
     expect(out).toContain('b')
   })
 
+  it("when a client sends W3C trace context, then traceparent and tracestate are not forwarded (the broker's own are, with tracing on)", () => {
+    const out = filterRequestHeaders(
+      ['Traceparent', '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01', 'tracestate', 'v=1', 'Accept', '*/*'],
+      { csrfHeader: 'x-csrf', keepUpgrade: false },
+    )
+    expect(names(out)).toEqual(['accept'])
+  })
+
   it('when a header is named in Connection, then it is not forwarded whatever its case', () => {
     const out = filterRequestHeaders(['Connection', 'X-A , x-b', 'x-a', '1', 'X-B', '2', 'x-c', '3'], {
       csrfHeader: 'x-csrf',
