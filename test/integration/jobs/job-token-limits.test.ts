@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { startTestBroker, type TestBroker } from '../../support/start-app.js'
-import { createTestClock } from '../tokens/support/instances.js'
+import { createTestClock } from '../../support/clock.js'
 import { basic, expectInvalidClient, jobsConfig, requestToken, secrets, startAppWithClock, type TokenRequest } from './support.js'
 
 let broker: TestBroker
