@@ -15,7 +15,7 @@ export function createTestClock(): TestClock {
  * The real time plus whatever the test advanced: for a whole broker, whose Redis TTLs, provider and once-per-second
  * bookkeeping (session touches) keep running in real time while its own deadlines are reached at once.
  */
-export function createOffsetClock(): TestClock {
+export function createOffsetClock(): TestClock & { /** back to the real time */ reset(): void } {
   let offset = 0
-  return { now: () => Date.now() + offset, advance: (ms) => void (offset += ms) }
+  return { now: () => Date.now() + offset, advance: (ms) => void (offset += ms), reset: () => void (offset = 0) }
 }
