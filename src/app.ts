@@ -1,4 +1,4 @@
-import express, { type ErrorRequestHandler, type Express, type RequestHandler } from 'express'
+import express, { type Express, type RequestHandler } from 'express'
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { Duplex } from 'node:stream'
 import type { Config } from './config/types.js'
@@ -14,12 +14,13 @@ import { createSessionWatch, type SessionWatch } from './session/session-watch.j
 import type { Logger } from './observability/logger.js'
 import { createMetrics, type Metrics } from './observability/metrics.js'
 import { createMetricsRoute, createReadyz, healthz } from './observability/health.js'
-import { notFound, storeUnavailable } from './errors.js'
+import { notFound } from './errors.js'
 import { createErrorHandler } from './http/errors.js'
 import { createSecurityHeaders } from './http/security-headers.js'
 import { createRequestContext, createRequestTracker } from './http/middleware/request-context.js'
 import { createRequireCsrfHeader } from './http/middleware/csrf.js'
 import { requireLoadedSession } from './http/middleware/require-session.js'
+import { createStoreGuard } from './http/middleware/store-guard.js'
 import { authenticated, createAuthenticator } from './http/authenticate.js'
 import { createOfflineGrants } from './session/offline-grants.js'
 import { createSessionAdmin } from './http/session-admin.js'
@@ -148,13 +149,13 @@ export function createApp(deps: AppDeps): BrokerApp {
   const loginCookie = { name: config.session.loginCookieName, secure: config.session.secure }
   const sessionCookie = { name: config.session.cookieName, secure: config.session.secure, sameSite: config.session.sameSite }
 
-  // fail fast while Redis is down (invariant 8) instead of waiting on a dead connection
-  const storeGuard: RequestHandler = (_req, _res, next) =>
-    next(store.isAvailable() ? undefined : storeUnavailable({ detail: 'store not connected' }))
+  const storeGuard = createStoreGuard(store)
   const withSession: RequestHandler[] = [storeGuard, httpSession.middleware, requireLoadedSession]
   const securityHeaders = createSecurityHeaders({ https: config.publicUrl.protocol === 'https:' })
   const track = createRequestTracker({ logger, metrics })
-  const errors = { logger, sessionCookieName: config.session.cookieName, cookieSecure: config.session.secure }
+  const errors = {
+    logger, sessionCookieName: config.session.cookieName, cookieSecure: config.session.secure, isStoreError: isStoreUnavailableError,
+  }
   const dpop = createDpopVerifier({ publicUrl: config.publicUrl, clock: now, replay: createDpopReplayCheck({ store, prefix }) })
   const auth = createAuthenticator({ httpSession, grants, store, timeouts, now, publicUrl: config.publicUrl, dpop, jobs: jobTokens })
   const requireCsrfHeader = createRequireCsrfHeader(config.publicUrl)
@@ -163,7 +164,6 @@ export function createApp(deps: AppDeps): BrokerApp {
   })
   const api = createApiRoutes({
     routeTable, proxy, auth, tokenManager, clientCredentials, httpSession, securityHeaders, track, errors, sessionWatch, jobCalls,
-    isStoreError: isStoreUnavailableError,
     otherUpgrade: frontend?.upgrade,
   })
 
@@ -297,19 +297,16 @@ export function createApp(deps: AppDeps): BrokerApp {
     }),
   )
   deps.extraRoutes?.(app)
-  app.use(api.handler)
   // the SPA (frontend.static or .target) takes what the broker and the APIs left, so their routes always win
   if (frontend) app.use(frontend.handler)
   app.use((_req, _res, next) => next(notFound()))
-  // a Redis timeout or dropped connection anywhere in a request is a 503, never a 500 or an anonymous 401
-  app.use(((err, _req, _res, next) => next(isStoreUnavailableError(err) ? storeUnavailable({ cause: err }) : err)) as ErrorRequestHandler)
+  // a Redis timeout or dropped connection anywhere in a request is a 503 (errors.isStoreError), never a 500 or an anonymous 401
   app.use(errorHandler)
 
-  // API routes skip express on the hot path, except when trustProxy names subnets: express's proxy-addr rules then
-  // decide what X-Forwarded-For holds (see proxy/headers.ts forwardedInfo)
-  const rawApi = typeof config.trustProxy !== 'string'
+  // API routes skip express on the hot path, whatever trustProxy says (proxy/headers.ts reads X-Forwarded-For
+  // with express's own proxy-addr rules)
   const serve = (req: IncomingMessage, res: ServerResponse) => {
-    if (!rawApi || !api.handle(req, res)) app(req, res)
+    if (!api.handle(req, res)) app(req, res)
   }
   // with tracing on, each request runs in its server span (observability/spans.ts); off, nothing is added
   const tracer = activeTracer()

@@ -39,6 +39,8 @@ export async function startBroker(
     extraRoutes?: AppDeps['extraRoutes']
     /** see AppDeps.clock (tests reach expiry edges without waiting) */
     clock?: AppDeps['clock']
+    /** request headers must arrive within this long (default HEADERS_TIMEOUT_MS; tests use a short one) */
+    headersTimeoutMs?: number
   } = {},
 ): Promise<RunningBroker> {
   const logger = opts.logger ?? createLogger({ level: config.logLevel })
@@ -69,7 +71,10 @@ export async function startBroker(
     logger.warn({ event: LogEvents.passwordGrantEnabled }, 'provider.passwordGrant is on: the resource owner password grant is deprecated (RFC 9700 §2.4)')
   }
   const broker = createApp({ config, store, redis, provider, logger, extraRoutes: opts.extraRoutes, clock: opts.clock })
-  const server = createServer({ headersTimeout: HEADERS_TIMEOUT_MS, requestTimeout: 0, connectionsCheckingInterval: 1000 }, broker.handle)
+  const server = createServer(
+    { headersTimeout: opts.headersTimeoutMs ?? HEADERS_TIMEOUT_MS, requestTimeout: 0, connectionsCheckingInterval: 1000 },
+    broker.handle,
+  )
   server.on('upgrade', broker.handleUpgrade)
   capConnections(server, broker, config, logger)
   const metricsServer = config.metrics.port === undefined ? undefined : createMetricsListener(broker.metrics)

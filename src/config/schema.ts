@@ -1,5 +1,6 @@
 import { z } from 'zod'
-import type { ClientAuth, DialectName, TokenKind } from './types.js'
+import type { ClientAuth } from './types.js'
+import { dialectNames } from '../oauth/dialects/index.js'
 import { mobileSchema } from './mobile-schema.js'
 import { absoluteUri, endpointUrl, headerValue, httpUrl, jobClientId, origin, pathPrefix, redisUrl, scopeToken, secretHash } from './schema-fields.js'
 
@@ -9,11 +10,8 @@ import { absoluteUri, endpointUrl, headerValue, httpUrl, jobClientId, origin, pa
  * misspelt key is an error rather than a silently ignored setting. Cross-key rules live in `rules.ts`.
  */
 
-const clientAuths = ['client_secret_basic', 'client_secret_post', 'client_secret_json'] as const satisfies
-  readonly ClientAuth[]
-const dialects = ['sami', 'samsung-account', 'light-oauth2', 'identity-hub', 'breakout'] as const satisfies
-  readonly DialectName[]
-const tokenKinds = ['user', 'client', 'user-or-client', 'none'] as const satisfies readonly TokenKind[]
+export const clientAuths = ['client_secret_basic', 'client_secret_post', 'client_secret_json'] as const
+export const tokenKinds = ['user', 'client', 'user-or-client', 'none'] as const
 const logLevels = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const
 
 /**
@@ -106,7 +104,7 @@ const tokensSchema = z.strictObject({
 
 const providerSchema = z.strictObject({
   issuer: httpUrl.optional().describe('OIDC issuer; its discovery document supplies the endpoints'),
-  dialect: z.enum(dialects).optional().describe('preset for a documented provider shape; needs baseUrl'),
+  dialect: z.enum(dialectNames).optional().describe('preset for a documented provider shape; needs baseUrl'),
   baseUrl: httpUrl.optional().describe('base URL the dialect preset builds its endpoint URLs on'),
   tenant: z.string().min(1).optional().describe('tenant path segment, for dialects that have one'),
   authorizationEndpoint: endpointUrl

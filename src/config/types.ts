@@ -1,173 +1,86 @@
+import type { ConfigInput, FrontendInput, ProviderInput, clientAuths, tokenKinds } from './schema.js'
+import type { dialects } from '../oauth/dialects/index.js'
+
 /**
  * The validated, deep-frozen configuration. `loadConfig` is the only producer; only `app.ts` and `main.ts`
  * see all of it, every other module receives the slice it needs.
+ *
+ * Every type here is the zod schema's output (schema.ts, mobile-schema.ts) plus what load.ts derives (URL objects,
+ * cookie names, the resolved provider), so a key is declared once, in the schema, with its one-line doc.
  */
-export type ClientAuth = 'client_secret_basic' | 'client_secret_post' | 'client_secret_json'
-export type DialectName = 'sami' | 'samsung-account' | 'light-oauth2' | 'identity-hub' | 'breakout'
-export type TokenKind = 'user' | 'client' | 'user-or-client' | 'none'
 
-export interface RedisConfig {
+/** Arrays are frozen (load.ts deepFreeze): read-only, at every depth. */
+type Frozen<T> = T extends URL
+  ? T
+  : T extends ReadonlyArray<infer E>
+    ? ReadonlyArray<Frozen<E>>
+    : T extends object
+      ? { [K in keyof T]: Frozen<T[K]> }
+      : T
+/** `T` with the keys `K` replaced by `R` */
+type With<T, K extends keyof T, R> = Omit<T, K> & R
+
+export type ClientAuth = (typeof clientAuths)[number]
+/** the dialect registry's names (oauth/dialects/index.ts) */
+export type DialectName = keyof typeof dialects
+export type TokenKind = (typeof tokenKinds)[number]
+
+type RedisInput = ConfigInput['redis']
+export type RedisTlsConfig = Frozen<Exclude<RedisInput['tls'], boolean | undefined>>
+export type RedisConfig = Frozen<With<RedisInput, 'url' | 'tls', {
   /** redis:// or rediss:// URL of a single node; absent only in the demo (in-process store) */
   url?: URL
-  keyPrefix: string
-  /** ACL user and password of the data nodes (every node of a Cluster); redis.* wins over the url's */
-  username?: string
-  password?: string
   /** TLS to the data nodes (and sentinels); absent: plain TCP (a rediss:// url turns it on) */
   tls?: RedisTlsConfig
-  sentinel?: { name: string; nodes: Array<{ host: string; port: number }>; username?: string; password?: string }
-  cluster?: { nodes: Array<{ host: string; port: number }> }
-}
+}>>
 
-export interface RedisTlsConfig {
-  /** path of a PEM file of CA certificates (read when the client is built) */
-  ca?: string
-  servername?: string
-  rejectUnauthorized: boolean
-}
-
-export interface SessionConfig {
-  secrets: readonly string[]
-  sameSite: 'strict' | 'lax'
-  idleTimeoutSeconds: number
-  absoluteTimeoutSeconds: number
-  /** how often open WebSocket tunnels check that their session still exists */
-  websocketCheckSeconds: number
-  loginRateLimitPerMinute: number
+export type SessionConfig = Frozen<ConfigInput['session'] & {
   /** derived: __Host-bff-session on https, bff-session on http */
   cookieName: string
   /** derived: __Host-bff-login on https, bff-login on http */
   loginCookieName: string
   /** derived: publicUrl is https */
   secure: boolean
-}
+}>
 
-export interface TokensConfig {
-  encryptionKeys: readonly string[]
-  refreshSkewSeconds: number
-}
+export type TokensConfig = Frozen<ConfigInput['tokens']>
 
-export interface ProviderConfig {
-  /** OIDC discovery; absent for plain OAuth 2 servers configured by endpoints */
-  issuer?: URL
-  dialect?: DialectName
-  baseUrl?: URL
-  tenant?: string
-  authorizationEndpoint?: URL
-  tokenEndpoint?: URL
-  userinfoEndpoint?: URL
-  revocationEndpoint?: URL
-  endSessionEndpoint?: URL
-  clientId: string
-  clientSecret: string
-  clientAuth: ClientAuth
-  scopes: readonly string[]
-  scopeSeparator: string
-  /** authorization request response_type spelling (`code`, or `CODE` for Samsung Account) */
-  responseType: string
-  authorizationParams: Readonly<Record<string, string>>
-  /** extra end-session request parameters (OIDC RP-Initiated Logout 1.0 §2), e.g. `state` */
-  endSessionParams: Readonly<Record<string, string>>
-  /** userinfo at login even when the ID token names the user (its claims merged under the ID token's) */
-  fetchUserinfo: boolean
-  subjectClaim: string
-  passwordGrant: boolean
-  logoutIdTokenHint: boolean
-  /** PKCE on the authorization request (default true; a preset may not support it) */
-  pkce: boolean
-  /** token endpoint timeout */
-  timeoutMs: number
-  /** oldest `iat` an ID token may carry, seconds before now */
-  idTokenIssuedWithinSeconds: number
-}
+type ProviderUrlKey = 'issuer' | 'baseUrl' | 'authorizationEndpoint' | 'tokenEndpoint' | 'userinfoEndpoint' | 'revocationEndpoint' | 'endSessionEndpoint'
+/** keys with a default a dialect preset may replace (schema.ts providerDefaults): always set once resolved */
+type ProviderPresetKey = 'clientAuth' | 'scopes' | 'scopeSeparator' | 'responseType' | 'subjectClaim' | 'pkce'
+/** the provider keys in force (config/resolve-provider.ts): explicit key, then dialect preset, then default */
+export type ProviderConfig = Frozen<
+  Omit<ProviderInput, ProviderUrlKey | ProviderPresetKey> &
+  { [K in ProviderUrlKey]?: URL } &
+  Required<Pick<ProviderInput, ProviderPresetKey>>
+>
 
-export interface TokenExchangeRoute {
-  audience?: string
-  scope?: readonly string[]
-}
+type ApiInput = ConfigInput['apis'][number]
+export type TokenExchangeRoute = Frozen<NonNullable<ApiInput['tokenExchange']>>
+export type ApiRoute = Frozen<With<ApiInput, 'target', { target: URL }>>
 
-export interface ApiRoute {
-  path: string
-  target: URL
-  token: TokenKind
-  scopes?: readonly string[]
-  resource?: string
-  /** RFC 8693: the user's access token is exchanged for one for this API */
-  tokenExchange?: TokenExchangeRoute
-  timeoutMs: number
-  anonymous: boolean
-  websocket: boolean
-  /** a tunnel is closed this long after it opened, or earlier at its session's absolute timeout */
-  websocketMaxLifetimeSeconds: number
-  passSetCookie: boolean
-}
+export type MobileConfig = Frozen<ConfigInput['mobile']>
+export type MobileApp = MobileConfig['apps'][number]
 
-export interface MobileApp {
-  clientId: string
-  redirectUris: readonly string[]
-  dpop: boolean
-}
+export type JobsConfig = Frozen<ConfigInput['jobs']>
+export type JobClientConfig = JobsConfig['clients'][number]
 
-export interface MobileConfig {
-  handoffTtlSeconds: number
-  idleTimeoutSeconds: number
-  absoluteTimeoutSeconds: number
-  apps: readonly MobileApp[]
-}
+export type LimitsConfig = Frozen<ConfigInput['limits']>
+export type MetricsConfig = Frozen<ConfigInput['metrics']>
 
-export interface JobClientConfig {
-  id: string
-  /** `sha256:` + 64 lowercase hex digits */
-  secretHash: string
-  /** apis[].path values it may call */
-  apis: readonly string[]
-  onBehalfOf: boolean
-  admin: boolean
-}
-
-export interface JobsConfig {
-  tokenTtlSeconds: number
-  offlineGrantIdleSeconds: number
-  /** failed authentications at POST /bff/jobs/token, counted per window */
-  authFailureLimits: { perClientId: number; perAddress: number; windowSeconds: number }
-  clients: readonly JobClientConfig[]
-}
-
-export interface LimitsConfig {
-  /** the body of a request to a broker route must arrive within this long (408 after) */
-  bodyTimeoutSeconds: number
-  /** connections one client address (IPv6: its /64) may hold open at once */
-  maxConnectionsPerClient: number
-}
-
-export interface MetricsConfig {
-  /** a separate listener for /metrics; absent: /metrics is served on the main listener */
-  port?: number
-  host: string
-}
-/** `frontend`: the SPA on the broker's origin, from a directory or from a dev server (exactly one) */
+/** `frontend`: the SPA on the broker's origin, from a directory or from a dev server (the rules allow exactly one) */
 export type FrontendConfig =
-  | { kind: 'static'; /** absolute */ directory: string; contentSecurityPolicy?: string }
-  | { kind: 'target'; target: URL; contentSecurityPolicy?: string }
+  | { kind: 'static'; /** absolute */ directory: string; contentSecurityPolicy?: FrontendInput['contentSecurityPolicy'] }
+  | { kind: 'target'; target: URL; contentSecurityPolicy?: FrontendInput['contentSecurityPolicy'] }
 
-export interface Config {
+export type Config = Frozen<With<ConfigInput, 'publicUrl' | 'redis' | 'session' | 'provider' | 'apis' | 'frontend', {
+  /** the origin of the schema's publicUrl */
   publicUrl: URL
-  port: number
-  basePath: string
-  /** express `trust proxy` value */
-  trustProxy: boolean | number | string
-  /** origins (besides publicUrl's) allowed as returnTo / post-logout targets */
-  allowedReturnOrigins: readonly string[]
+  /** derived: NODE_ENV=production */
   production: boolean
   redis: RedisConfig
   session: SessionConfig
-  tokens: TokensConfig
   provider: ProviderConfig
   apis: readonly ApiRoute[]
-  mobile: MobileConfig
-  jobs: JobsConfig
-  limits: LimitsConfig
-  metrics: MetricsConfig
   frontend?: FrontendConfig
-  logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent'
-}
+}>>

@@ -3,7 +3,6 @@ import type { IncomingMessage } from 'node:http'
 import type { Duplex } from 'node:stream'
 import type { ApiRoute } from '../config/types.js'
 import { notFound } from '../errors.js'
-import { writeUpgradeRefusal } from '../http/errors.js'
 import type { ApiProxy } from '../proxy/api-proxy.js'
 import { assertSafePath, joinUnderTarget, splitRawTarget } from '../proxy/path.js'
 import type { RouteMatch } from '../proxy/upstreams.js'
@@ -55,15 +54,10 @@ export function createDevServerProxy(opts: DevServerOptions) {
     })
   }
 
-  /** A WebSocket upgrade no API route took (the dev server's hot-reload socket). */
+  /** A WebSocket upgrade no API route took (the dev server's hot-reload socket); throws the refusal for the caller to write. */
   function upgrade(req: IncomingMessage, socket: Duplex, head: Buffer) {
-    let match: RouteMatch | undefined
-    try {
-      match = matchOf(req.url ?? '/')
-    } catch (err) {
-      return writeUpgradeRefusal(socket, err)
-    }
-    if (match === undefined) return writeUpgradeRefusal(socket, notFound())
+    const match = matchOf(req.url ?? '/')
+    if (match === undefined) throw notFound()
     opts.proxy.upgrade(req, socket, head, match, undefined)
   }
 

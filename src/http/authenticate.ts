@@ -8,7 +8,8 @@ import { isHandle, sessionIdOfHandle } from '../mobile/handles.js'
 import { DPOP_ALGORITHMS, DpopError, type DpopVerifier } from '../mobile/dpop.js'
 import type { JobClientConfig } from '../config/types.js'
 import { jobTokenPrefix, type JobTokens } from '../jobs/job-tokens.js'
-import { BffError, csrfFailed, sessionExpired, storeUnavailable, unauthorized } from '../errors.js'
+import { BffError, csrfFailed, sessionExpired, unauthorized } from '../errors.js'
+import { checkStoreAvailable } from './middleware/store-guard.js'
 
 /** A request authenticated as one user session, whichever transport carried it. */
 export interface SessionCaller {
@@ -109,8 +110,7 @@ export function createAuthenticator(deps: {
   const grantOf = new Map<string, string>()
 
   async function load(id: string): Promise<Omit<SessionCaller, 'kind' | 'transport'> | undefined> {
-    // fail fast while Redis is down (invariant 8): 503, never an anonymous 401
-    if (!deps.store.isAvailable()) throw storeUnavailable({ detail: 'store not connected' })
+    checkStoreAvailable(deps.store)
     const knownGrant = grantOf.get(id)
     const prefetched = knownGrant ? deps.grants.get(knownGrant) : undefined
     prefetched?.catch(() => undefined) // awaited by the token manager, or dropped when the session is gone
@@ -164,7 +164,7 @@ export function createAuthenticator(deps: {
   }
 
   async function byJobToken(token: string): Promise<Caller> {
-    if (!deps.store.isAvailable()) throw storeUnavailable({ detail: 'store not connected' })
+    checkStoreAvailable(deps.store)
     // read from the store on every call: a revoked or expired job token stops at once, on every instance
     const found = await deps.jobs.lookup(token)
     if (!found) throw invalidToken('Bearer', 'unknown or expired job token')

@@ -1,9 +1,9 @@
-import type { IncomingMessage, ServerResponse } from 'node:http'
+import { STATUS_CODES, type IncomingMessage, type ServerResponse } from 'node:http'
 import type { Duplex } from 'node:stream'
 import type { ErrorRequestHandler } from 'express'
 import type { Logger } from '../observability/logger.js'
-import { LogEvents } from '../observability/log-events.js'
-import { defaultMessages, toBffError, type BffError } from '../errors.js'
+import { LogEvents, type LogEvent } from '../observability/log-events.js'
+import { defaultMessages, storeUnavailable, toBffError, type BffError } from '../errors.js'
 import { errorPage, errorPageCsp } from './error-page.js'
 
 /** A browser navigation (HTML wanted) gets a plain page; XHR/fetch and API routes get JSON. */
@@ -31,16 +31,32 @@ export interface ErrorWriterOptions {
   logger: Logger
   sessionCookieName: string
   cookieSecure: boolean
+  /** a Redis timeout or dropped connection, wherever it came from: 503, never a 500 */
+  isStoreError?: (err: unknown) => boolean
 }
 
+/** What a route knows about its failure beyond the error: the event to log it under and a few safe fields. */
+export interface FailureNote {
+  event: LogEvent
+  [field: string]: unknown
+}
+
+const notes = new WeakMap<IncomingMessage, FailureNote>()
+
 /**
- * Logs a failure and writes its answer with node's own API, so the express error handler and the API fast path
- * (which runs without express) answer alike: `{error, message}` JSON or a plain page, no stack, no detail.
+ * Names the failure the request is about to throw (login.failed, proxy.upstream_error …), so the one writer logs one
+ * line with it instead of the route logging a line of its own and the writer a second.
  */
-export function writeError(req: IncomingMessage, res: ServerResponse, err: unknown, html: boolean, opts: ErrorWriterOptions) {
-  const error = toBffError(err)
-  const level = logLevelOf(error)
-  opts.logger[level](
+export function noteFailure(req: IncomingMessage, note: FailureNote): void {
+  notes.set(req, note)
+}
+
+function failureOf(err: unknown, opts: Pick<ErrorWriterOptions, 'isStoreError'>): BffError {
+  return toBffError(opts.isStoreError?.(err) ? storeUnavailable({ cause: err }) : err)
+}
+
+function logFailure(req: IncomingMessage, error: BffError, logger: Logger) {
+  logger[logLevelOf(error)](
     {
       event: LogEvents.requestFailed,
       error: error.code,
@@ -49,14 +65,24 @@ export function writeError(req: IncomingMessage, res: ServerResponse, err: unkno
       err: error.cause instanceof Error ? { name: error.cause.name, message: error.cause.message } : undefined,
       method: req.method,
       path: (req.url ?? '').split('?')[0],
+      ...notes.get(req),
     },
     error.code,
   )
+}
+
+/**
+ * Logs a failure (once) and writes its answer with node's own API, so the express error handler and the API entry
+ * (which runs without express) answer alike: `{error, message}` JSON or a plain page, no stack, no detail.
+ */
+export function writeError(req: IncomingMessage, res: ServerResponse, err: unknown, html: boolean, opts: ErrorWriterOptions) {
+  const error = failureOf(err, opts)
+  logFailure(req, error, opts.logger)
   if (res.headersSent) {
     res.destroy()
     return
   }
-  const message = error.expose || error.status >= 500 ? error.message : defaultMessages[error.code]
+  const message = messageOf(error)
   res.statusCode = error.status
   res.setHeader('Cache-Control', 'no-store')
   if (error.status === 401) res.setHeader('WWW-Authenticate', error.wwwAuthenticate ?? 'Cookie realm="bff"')
@@ -72,14 +98,28 @@ export function writeError(req: IncomingMessage, res: ServerResponse, err: unkno
   res.end(body)
 }
 
-/** The answer to a refused WebSocket upgrade, written on the raw socket (there is no response object yet). */
-export function writeUpgradeRefusal(socket: Duplex, err: unknown) {
-  const error = toBffError(err)
-  const body = JSON.stringify({ error: error.code })
+const messageOf = (error: BffError) => (error.expose || error.status >= 500 ? error.message : defaultMessages[error.code])
+
+/**
+ * The answer to a refused WebSocket upgrade, written on the raw socket (there is no response object yet): the same
+ * log line and `{error, message}` body as writeError, with the handshake's own headers.
+ */
+export function writeUpgradeRefusal(
+  req: IncomingMessage,
+  socket: Duplex,
+  err: unknown,
+  opts: Pick<ErrorWriterOptions, 'logger' | 'isStoreError'>,
+) {
+  const error = failureOf(err, opts)
+  logFailure(req, error, opts.logger)
+  if (socket.destroyed) return
+  const body = JSON.stringify({ error: error.code, message: messageOf(error) })
   const challenge = error.status === 401 ? `WWW-Authenticate: ${error.wwwAuthenticate ?? 'Cookie realm="bff"'}\r\n` : ''
+  const retry = error.retryAfterSeconds === undefined ? '' : `Retry-After: ${error.retryAfterSeconds}\r\n`
   socket.end(
-    `HTTP/1.1 ${error.status} ${error.code}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n` +
-      `${challenge}Cache-Control: no-store\r\nConnection: close\r\n\r\n${body}`,
+    `HTTP/1.1 ${error.status} ${STATUS_CODES[error.status] ?? 'Error'}\r\n` +
+      `Content-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\n${challenge}${retry}` +
+      `Cache-Control: no-store\r\nX-Content-Type-Options: nosniff\r\nConnection: close\r\n\r\n${body}`,
   )
 }
 

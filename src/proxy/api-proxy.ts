@@ -4,6 +4,7 @@ import type { Duplex } from 'node:stream'
 import { Pool } from 'undici'
 import { type BffError, requestTimeout, upstreamTimeout, upstreamUnavailable } from '../errors.js'
 import { LogEvents } from '../observability/log-events.js'
+import { noteFailure, writeUpgradeRefusal } from '../http/errors.js'
 import type { Logger } from '../observability/logger.js'
 import {
   filterRequestHeaders,
@@ -80,11 +81,11 @@ export function createApiProxy(opts: ApiProxyOptions): ApiProxy {
     ...(token ? ['authorization', `Bearer ${token}`] : []),
   ]
 
+  const failure = (match: RouteMatch, err: unknown, phase: string) =>
+    ({ event: LogEvents.proxyUpstreamError, route: match.route.path, phase, err: describe(err) }) as const
+  // after the answer started nobody writes an error, so the proxy logs it; before, the error writer does (once)
   const logFailure = (match: RouteMatch, err: unknown, phase: string) =>
-    opts.logger.warn(
-      { event: LogEvents.proxyUpstreamError, route: match.route.path, phase, err: describe(err) },
-      'upstream request failed',
-    )
+    opts.logger.warn(failure(match, err, phase), 'upstream request failed')
 
   // tracing on: a client span per upstream call, its traceparent sent along (W3C Trace Context §3.2)
   const tracer = activeTracer()
@@ -93,7 +94,13 @@ export function createApiProxy(opts: ApiProxyOptions): ApiProxy {
     return tracer && startClientSpan(tracer, `${method} ${route.path}`, route.target, method, { 'bff.api.route': route.path })
   }
 
-  const tunnel = createWebSocketTunnel({ cookiePolicy, onFailure: (match, err) => logFailure(match, err, 'upgrade') })
+  const tunnel = createWebSocketTunnel({
+    cookiePolicy,
+    refuse(req, socket, match, error, cause) {
+      if (cause !== undefined) noteFailure(req, failure(match, cause, 'upgrade'))
+      writeUpgradeRefusal(req, socket, error, opts)
+    },
+  })
 
   async function forward(req: IncomingMessage, res: ServerResponse, match: RouteMatch, token: string | undefined) {
     const { route, upstreamPath } = match
@@ -141,13 +148,13 @@ export function createApiProxy(opts: ApiProxyOptions): ApiProxy {
       )
     } catch (err) {
       if (span) failSpan(span, stalled ? { code: 'upload_stalled' } : controller.aborted ? { code: 'client_gone' } : err)
-      if (stalled) return uploadStalled(res, match, route.timeoutMs)
+      if (stalled) return uploadStalled(req, res, match, route.timeoutMs)
       if (controller.aborted || responded || res.headersSent) {
         if (!controller.aborted) logFailure(match, err, 'body')
         res.destroy()
         return
       }
-      logFailure(match, err, 'head')
+      noteFailure(req, failure(match, err, 'head'))
       throw toProxyError(err)
     } finally {
       res.off('close', onClose)
@@ -156,15 +163,14 @@ export function createApiProxy(opts: ApiProxyOptions): ApiProxy {
     }
   }
 
-  function uploadStalled(res: ServerResponse, match: RouteMatch, idleMs: number): void {
-    opts.logger.warn(
-      { event: LogEvents.proxyUploadStalled, route: match.route.path, idleMs },
-      'client upload stopped moving: request cut',
-    )
+  function uploadStalled(req: IncomingMessage, res: ServerResponse, match: RouteMatch, idleMs: number): void {
+    const note = { event: LogEvents.proxyUploadStalled, route: match.route.path, idleMs } as const
     if (res.headersSent) {
+      opts.logger.warn(note, 'client upload stopped moving: request cut')
       res.destroy()
       return
     }
+    noteFailure(req, note)
     // the client's connection holds the rest of a body nobody will read: close it after the 408
     res.setHeader('Connection', 'close')
     throw requestTimeout({ message: 'The request body stopped arriving.', detail: `upload idle for ${idleMs} ms` })

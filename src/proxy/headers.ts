@@ -1,5 +1,6 @@
 import type { IncomingHttpHeaders, IncomingMessage } from 'node:http'
 import net from 'node:net'
+import proxyaddr from 'proxy-addr'
 
 // The proxy's header policy, kept pure so it is unit-tested without sockets.
 
@@ -131,45 +132,59 @@ export interface ForwardedInfo {
   host: string | undefined
 }
 
-interface ExpressLike {
-  ips: string[]
-  protocol: string
-  host: string | undefined
+/** Whether the hop at `hop` (0: the broker's socket peer) may speak for the client: proxy-addr's trust function. */
+export type TrustFn = (address: string, hop: number) => boolean
+
+const trustNone: TrustFn = () => false
+const trustAll: TrustFn = () => true
+
+/**
+ * config.trustProxy as a trust function, compiled the way express compiles its `trust proxy` setting (express 5
+ * lib/utils.js compileTrust): `true` every hop, a number that many hops, a subnet list (array or comma string of
+ * addresses, CIDR ranges and proxy-addr's names loopback, linklocal, uniquelocal) those peers.
+ */
+export function compileTrust(trustProxy: TrustProxy): TrustFn {
+  if (trustProxy === true) return trustAll
+  if (trustProxy === false || trustProxy === 0 || trustProxy === '') return trustNone
+  if (typeof trustProxy === 'number') return (_address, hop) => hop < trustProxy
+  return proxyaddr.compile(trustProxy.split(',').map((entry) => entry.trim()))
 }
 
-const isExpressRequest = (req: IncomingMessage): req is IncomingMessage & ExpressLike =>
-  'app' in req && Array.isArray((req as Partial<ExpressLike>).ips)
-const trusting = (trust: TrustProxy) => trust !== false && trust !== 0 && trust !== ''
+// one compiled function per trustProxy value (a config has one; compiling a subnet list per request would cost)
+const compiled = new Map<TrustProxy, TrustFn>()
+const trustOf = (trustProxy: TrustProxy): TrustFn => {
+  let trust = compiled.get(trustProxy)
+  if (!trust) compiled.set(trustProxy, (trust = compileTrust(trustProxy)))
+  return trust
+}
+
 const firstValue = (v: string | string[] | undefined) => [v ?? ''].flat()[0]?.split(',')[0]?.trim() || undefined
 const asProto = (p: string | undefined): 'http' | 'https' | undefined =>
   p === 'http' || p === 'https' ? p : undefined
 const safeHost = (h: string | undefined) => (h && /^[a-z0-9.\-:[\]]+$/i.test(h) ? h : undefined)
 
 /**
- * Who the request came from, as X-Forwarded-* and Forwarded will tell the upstream (docs/architecture.md invariant 13).
- * - trustProxy false/0: every client value is ignored: the chain is the socket's peer, proto and host come from
- *   publicUrl (else the socket's TLS state and the Host header).
- * - otherwise, for an express request: express's own `trust proxy` semantics (req.ips, req.protocol, req.host),
- *   so numbers (hop counts) and subnet lists mean what they mean to express; the app must be given the same value.
- * - otherwise, for a raw request (an upgrade before express): `true` trusts the whole X-Forwarded-For chain, a
- *   number n its last n entries; a subnet list trusts nothing (no trust function without express).
+ * Who the request came from, as X-Forwarded-* and Forwarded will tell the upstream (docs/architecture.md invariant 13),
+ * with the rules express applies to req.ips, req.protocol and req.host, for every request (API routes, upgrades,
+ * express routes alike):
+ * - the chain is proxy-addr's: X-Forwarded-For read from the right, kept up to the first hop trustProxy does not
+ *   trust, the socket's peer last;
+ * - X-Forwarded-Proto and -Host count only when the peer itself is trusted; else proto and host come from publicUrl
+ *   (else the socket's TLS state and the Host header).
  */
 export function forwardedInfo(req: IncomingMessage, trustProxy: TrustProxy, publicUrl?: URL): ForwardedInfo {
-  const peer = req.socket.remoteAddress ?? 'unknown'
   const own = {
     proto: asProto(publicUrl?.protocol.slice(0, -1)) ?? ('encrypted' in req.socket ? 'https' : 'http'),
     host: safeHost(publicUrl?.host ?? req.headers.host),
   } as const
-  if (!trusting(trustProxy) || (typeof trustProxy === 'string' && !isExpressRequest(req))) {
-    return { chain: [peer], ...own }
-  }
-  if (isExpressRequest(req)) {
-    return { chain: [...req.ips, peer], proto: asProto(req.protocol) ?? own.proto, host: safeHost(req.host) ?? own.host }
-  }
-  const incoming = [req.headers['x-forwarded-for'] ?? ''].flat().join(',').split(',').map((a) => a.trim()).filter(Boolean)
-  const trusted = trustProxy === true ? incoming : incoming.slice(-Number(trustProxy))
+  const peer = req.socket.remoteAddress
+  // a socket already gone has no address: nothing it forwarded can be trusted
+  if (peer === undefined) return { chain: ['unknown'], ...own }
+  const trust = trustOf(trustProxy)
+  const chain = proxyaddr.all(req, trust).reverse()
+  if (!trust(peer, 0)) return { chain, ...own }
   return {
-    chain: [...trusted, peer],
+    chain,
     proto: asProto(firstValue(req.headers['x-forwarded-proto'])) ?? own.proto,
     host: safeHost(firstValue(req.headers['x-forwarded-host'])) ?? own.host,
   }

@@ -1,4 +1,4 @@
-import { STATUS_CODES, type IncomingMessage } from 'node:http'
+import type { IncomingMessage } from 'node:http'
 import net from 'node:net'
 import type { Duplex } from 'node:stream'
 import tls from 'node:tls'
@@ -11,8 +11,8 @@ import type { RouteMatch } from './upstreams.js'
 
 export interface WebSocketTunnelOptions {
   cookiePolicy: CookiePolicy
-  /** an upgrade that failed before the upstream answered (the client got a 502 or 504) */
-  onFailure(match: RouteMatch, err: unknown): void
+  /** writes the refusal of an upgrade that failed before the upstream answered (502 or 504; `cause` for the log) */
+  refuse(req: IncomingMessage, socket: Duplex, match: RouteMatch, error: BffError, cause: unknown): void
 }
 
 export interface WebSocketTunnel {
@@ -28,7 +28,7 @@ export function createWebSocketTunnel(opts: WebSocketTunnelOptions): WebSocketTu
   function open(req: IncomingMessage, socket: Duplex, head: Buffer, match: RouteMatch, headers: string[]) {
     const { route, upstreamPath } = match
     // the caller decides which routes tunnel; this only guards against a forgotten check
-    if (!route.websocket) return writeRawError(socket, notFound())
+    if (!route.websocket) return opts.refuse(req, socket, match, notFound(), undefined)
     const upstream = connect(route.target)
     let settled = false
     let tunnelled = false
@@ -36,8 +36,7 @@ export function createWebSocketTunnel(opts: WebSocketTunnelOptions): WebSocketTu
       if (settled) return
       settled = true
       clearTimeout(timer)
-      opts.onFailure(match, err)
-      writeRawError(socket, error)
+      opts.refuse(req, socket, match, error, err)
       upstream.destroy()
     }
     const timer = setTimeout(() => fail(upstreamTimeout(), new Error('no upgrade response')), route.timeoutMs)
@@ -99,15 +98,4 @@ function readResponseHead(upstream: net.Socket, done: (head: string, rest: Buffe
     done(buffered.subarray(0, end).toString('latin1'), buffered.subarray(end + 4))
   }
   upstream.on('data', onData)
-}
-
-function writeRawError(socket: Duplex, error: BffError) {
-  if (socket.destroyed) return
-  const body = JSON.stringify({ error: error.code, message: error.message })
-  socket.end(
-    `HTTP/1.1 ${error.status} ${STATUS_CODES[error.status] ?? 'Error'}\r\n` +
-      'content-type: application/json; charset=utf-8\r\ncache-control: no-store\r\n' +
-      'x-content-type-options: nosniff\r\nconnection: close\r\n' +
-      `content-length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
-  )
 }

@@ -35,8 +35,13 @@ export interface TestBrokerOptions {
   /** openid-client customFetch hook, for IdP fault injection */
   providerFetch?: typeof fetch
   env?: NodeJS.ProcessEnv
-  /** the broker's clock (default: the system clock) */
+  /**
+   * the broker's clock (default: the system clock), also the provider port's (token expiry is reckoned on it);
+   * test/support/clock.ts has clocks a test moves
+   */
   clock?: Clock
+  /** the server's request header timeout (default: server.ts HEADERS_TIMEOUT_MS) */
+  headersTimeoutMs?: number
 }
 
 export function testConfig(opts: { name: string; port: number; issuer?: string; redisUrl: string; config?: Record<string, unknown>; env?: NodeJS.ProcessEnv }): Config {
@@ -61,6 +66,8 @@ export function testConfig(opts: { name: string; port: number; issuer?: string; 
   return parseConfig(raw, opts.env ?? {})
 }
 
+const nowOf = (clock: Clock | undefined) => (clock ? () => clock.now() : undefined)
+
 /** A broker from createApp on a free loopback port, against the shared test Redis. */
 export async function startTestBroker(opts: TestBrokerOptions): Promise<TestBroker> {
   const port = opts.port ?? (await freePort())
@@ -76,8 +83,10 @@ export async function startTestBroker(opts: TestBrokerOptions): Promise<TestBrok
   const logger = createLogger({ level: config.logLevel, destination })
   const provider =
     opts.provider ??
-    createOpenIdClientProvider({ config: config.provider, logger, allowInsecureHttp: true, fetch: opts.providerFetch })
-  const running = await startBroker(config, { logger, provider, host: '127.0.0.1', port, clock: opts.clock })
+    createOpenIdClientProvider({ config: config.provider, logger, allowInsecureHttp: true, fetch: opts.providerFetch, now: nowOf(opts.clock) })
+  const running = await startBroker(config, {
+    logger, provider, host: '127.0.0.1', port, clock: opts.clock, headersTimeoutMs: opts.headersTimeoutMs,
+  })
   return { ...running, config, origin: config.publicUrl.origin, logs, prefix: config.redis.keyPrefix, redisUrl: url }
 }
 

@@ -1,4 +1,3 @@
-import type { RequestHandler } from 'express'
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { Duplex } from 'node:stream'
 import type { ApiRoute } from '../../config/types.js'
@@ -12,7 +11,7 @@ import type { SessionWatch } from '../../session/session-watch.js'
 import type { SecurityHeaders } from '../security-headers.js'
 import type { TrackRequest } from '../middleware/request-context.js'
 import { expiredHandle, schemeOf, type Authenticator, type Caller, type CookieGuard } from '../authenticate.js'
-import { BffError, notFound, storeUnavailable, unauthorized } from '../../errors.js'
+import { BffError, notFound, unauthorized } from '../../errors.js'
 import { writeError, writeUpgradeRefusal, type ErrorWriterOptions } from '../errors.js'
 
 export interface ApiRouteDeps {
@@ -27,9 +26,8 @@ export interface ApiRouteDeps {
   sessionWatch: Pick<SessionWatch, 'add'>
   securityHeaders: SecurityHeaders
   track: TrackRequest
+  /** the one error writer's options (the same as the express error handler's) */
   errors: ErrorWriterOptions
-  /** a Redis timeout or dropped connection: 503, never a 500 */
-  isStoreError: (err: unknown) => boolean
   /** upgrades for paths no API route takes (the frontend dev server's hot reload); without it they are a 404 */
   otherUpgrade?: (req: IncomingMessage, socket: Duplex, head: Buffer) => void
 }
@@ -38,8 +36,9 @@ export interface ApiRouteDeps {
  * The API proxy routes: the authentication step (cookie + CSRF header, or a mobile handle + DPoP proof), the token
  * lookup (401 session_expired before any upstream call when there is no usable token), then the upstream.
  *
- * This is the hot path, so it does not go through express; it uses the same authentication step, guards and error
- * writer as the express routes.
+ * This is the hot path, so it does not go through express, whatever trustProxy says; it uses the same authentication
+ * step (store, CSRF, session and absolute-timeout guards), the same forwarding rules and the same error writer as the
+ * express routes.
  */
 export function createApiRoutes(deps: ApiRouteDeps) {
   async function tokenFor(route: ApiRoute, caller: Caller): Promise<string | undefined> {
@@ -74,10 +73,9 @@ export function createApiRoutes(deps: ApiRouteDeps) {
     return { token: await tokenFor(route, caller), caller }
   }
 
-  const fail = (req: IncomingMessage, res: ServerResponse, err: unknown) =>
-    writeError(req, res, deps.isStoreError(err) ? storeUnavailable({ cause: err }) : err, false, deps.errors)
+  const fail = (req: IncomingMessage, res: ServerResponse, err: unknown) => writeError(req, res, err, false, deps.errors)
 
-  /** The raw entry: true when the request is for an API route and was taken; false leaves it to express. */
+  /** The one entry of the API routes: true when the request is for an API route and was taken; false leaves it to express. */
   function handle(req: IncomingMessage, res: ServerResponse): boolean {
     let match: RouteMatch | undefined
     try {
@@ -99,15 +97,6 @@ export function createApiRoutes(deps: ApiRouteDeps) {
     return true
   }
 
-  /** The same routes as express middleware (used when the raw entry is off, e.g. trustProxy names subnets). */
-  const handler: RequestHandler = (req, res, next) => {
-    const match = deps.routeTable.match(req.originalUrl)
-    if (!match) return next()
-    authorize(req, res, match.route, 'csrf-header')
-      .then(({ token }) => deps.proxy.forward(req, res, match, token))
-      .catch(next)
-  }
-
   /**
    * WebSocket upgrades: a browser cannot add the CSRF header to a WebSocket handshake, so the route must be flagged
    * `websocket: true` and a cookie caller's Origin must be the broker's own (cross-site WebSocket hijacking defence).
@@ -117,19 +106,18 @@ export function createApiRoutes(deps: ApiRouteDeps) {
     try {
       match = deps.routeTable.match(req.url ?? '/')
       if (!match && deps.otherUpgrade) return deps.otherUpgrade(req, socket, head)
-      if (!match?.route.websocket) return writeUpgradeRefusal(socket, notFound())
+      if (!match?.route.websocket) throw notFound()
       const { token, caller } = await authorize(req, undefined, match.route, 'same-origin')
       deps.proxy.upgrade(req, socket, head, match, token)
       const session = caller.kind === 'session' ? { id: caller.sessionId, expiresAt: caller.expiresAt } : undefined
       deps.sessionWatch.add(socket, match.route.websocketMaxLifetimeSeconds, session)
     } catch (err) {
-      writeUpgradeRefusal(socket, deps.isStoreError(err) ? storeUnavailable({ cause: err }) : err)
+      writeUpgradeRefusal(req, socket, err, deps.errors)
     }
   }
 
   return {
     handle,
-    handler,
     handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer) {
       void upgrade(req, socket, head)
     },

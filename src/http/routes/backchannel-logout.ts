@@ -8,6 +8,7 @@ import type { Logger } from '../../observability/logger.js'
 import { LogEvents } from '../../observability/log-events.js'
 import type { SessionLifecycle } from '../session-lifecycle.js'
 import { BffError, invalidRequest, storeUnavailable } from '../../errors.js'
+import { noteFailure } from '../errors.js'
 import { redisKeys } from '../../session/keys.js'
 
 /** the logout token verifier's clock tolerance: a jti is remembered at least until its token cannot pass any more */
@@ -53,8 +54,7 @@ export function createBackchannelLogoutRoute(deps: BackchannelLogoutDeps): Reque
     } catch (err) {
       // forget the jti, so that the provider's retry of this very token is not taken for a replay
       await deps.store.del(jtiKey).catch(() => undefined)
-      const detail = (err as BffError).detail
-      deps.logger.error({ event: LogEvents.backchannelLogoutFailed, detail }, 'back-channel logout failed')
+      noteFailure(req, { event: LogEvents.backchannelLogoutFailed })
       throw err
     }
     deps.logger.info({ event: LogEvents.backchannelLogout, sessions: ended }, 'back-channel logout')

@@ -6,6 +6,7 @@ import type { Metrics } from '../../observability/metrics.js'
 import { LogEvents } from '../../observability/log-events.js'
 import { loginFailed, toBffError } from '../../errors.js'
 import { enforceAddressLimit } from './login.js'
+import { noteFailure } from '../errors.js'
 import { clearLoginCookies, loginCookieName, readLoginCookie, type LoginCookieOptions } from '../login-cookies.js'
 import type { RateLimiter, WindowLimit } from '../rate-limit.js'
 import type { SessionLifecycle } from '../session-lifecycle.js'
@@ -42,10 +43,10 @@ export function createCallbackRoute(deps: CallbackRouteDeps): RequestHandler {
       if (!mobile) deps.metrics.loginOutcomes.inc({ outcome: 'success' })
       res.set('Cache-Control', 'no-store').redirect(302, location)
     } catch (err) {
-      const error = toBffError(err)
-      deps.metrics.loginOutcomes.inc({ outcome: error.code })
-      deps.logger.warn({ event: LogEvents.loginFailed, error: error.code, detail: error.detail }, 'login failed')
-      // rethrown as it came: the shared error path tells a store failure (503) from a bug (500)
+      deps.metrics.loginOutcomes.inc({ outcome: toBffError(err).code })
+      // one line, by the error writer, under login.failed; rethrown as it came: the writer tells a store failure
+      // (503) from a bug (500)
+      noteFailure(req, { event: LogEvents.loginFailed })
       throw err
     }
   }

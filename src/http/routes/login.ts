@@ -5,6 +5,7 @@ import type { LoginTransactions, MobileLogin } from '../../session/login-transac
 import type { Logger } from '../../observability/logger.js'
 import { LogEvents } from '../../observability/log-events.js'
 import { invalidRequest, tooManyRequests } from '../../errors.js'
+import { noteFailure } from '../errors.js'
 import { safeReturnTo } from '../return-to.js'
 import { setLoginCookie, type LoginCookieOptions } from '../login-cookies.js'
 import type { RateLimiter, WindowLimit } from '../rate-limit.js'
@@ -49,9 +50,8 @@ export async function enforceAddressLimit(
   const ip = clientAddressKey(req, deps.trustProxy)
   const verdict = await deps.limiter.hit([{ limit, key: ip }])
   if (!verdict.limited) return
-  if (verdict.first) {
-    deps.logger.warn({ event: LogEvents.loginRateLimited, limit: verdict.name, ip, retryAfterSeconds: verdict.retryAfterSeconds }, 'login rate limited')
-  }
+  // the first refusal of a window is logged under login.rate_limited (by the error writer, one line)
+  if (verdict.first) noteFailure(req, { event: LogEvents.loginRateLimited, limit: verdict.name, ip, retryAfterSeconds: verdict.retryAfterSeconds })
   res.set('Retry-After', String(verdict.retryAfterSeconds))
   throw tooManyRequests({
     message: `Too many logins from this address; try again in ${verdict.retryAfterSeconds} s.`,

@@ -9,6 +9,7 @@ import { createRateLimiter, hashKey, type WindowLimit } from '../rate-limit.js'
 import { clientAddressKey } from '../client-address.js'
 import type { TrustProxy } from '../../proxy/headers.js'
 import { BffError, invalidRequest, toBffError, tooManyRequests } from '../../errors.js'
+import { noteFailure } from '../errors.js'
 import { sessionInfo } from './session-info.js'
 import type { BrokerSession, SessionTimeouts } from '../../session/session.js'
 
@@ -61,10 +62,9 @@ export function createPasswordLoginRoute(deps: PasswordLoginRouteDeps): RequestH
     ])
     if (verdict.limited) {
       deps.metrics.loginOutcomes.inc({ outcome: 'too_many_requests' })
-      deps.logger.warn(
-        { event: LogEvents.passwordLoginRateLimited, limit: verdict.name, ip, user: hashKey(username.trim().toLowerCase()), retryAfterSeconds: verdict.retryAfterSeconds },
-        'password login rate limited',
-      )
+      noteFailure(req, {
+        event: LogEvents.passwordLoginRateLimited, limit: verdict.name, ip, user: hashKey(username.trim().toLowerCase()), retryAfterSeconds: verdict.retryAfterSeconds,
+      })
       res.set('Retry-After', String(verdict.retryAfterSeconds))
       throw tooManyRequests({ detail: `password login: ${verdict.name} limit` })
     }
@@ -75,10 +75,10 @@ export function createPasswordLoginRoute(deps: PasswordLoginRouteDeps): RequestH
       const tokens = await deps.provider.password(username, password)
       session = await deps.sessions.start(req, tokens)
     } catch (err) {
-      const error = toBffError(err)
-      deps.metrics.loginOutcomes.inc({ outcome: error.code })
-      deps.logger.warn({ event: LogEvents.loginFailed, grant: 'password', error: error.code, detail: error.detail }, 'login failed')
-      throw error
+      deps.metrics.loginOutcomes.inc({ outcome: toBffError(err).code })
+      // logged once, by the error writer; rethrown as it came, so a store failure stays a 503
+      noteFailure(req, { event: LogEvents.loginFailed, grant: 'password' })
+      throw err
     }
     deps.metrics.loginOutcomes.inc({ outcome: 'success' })
     res.set('Cache-Control', 'no-store').json(sessionInfo(session, deps))

@@ -15,13 +15,16 @@ export type DialectPreset = Partial<
   >
 >
 
-export const dialects: Readonly<Record<DialectName, Dialect>> = {
+/** The dialect registry: the one list of dialect names (config/schema.ts and config/types.ts read it). */
+export const dialects = {
   sami,
   'samsung-account': samsungAccount,
   'light-oauth2': lightOauth2,
   'identity-hub': identityHub,
   breakout,
-}
+} as const satisfies Record<string, Dialect>
+
+export const dialectNames = Object.keys(dialects) as [DialectName, ...DialectName[]]
 
 const key = (k: string) => `provider.${k}`
 

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { setTimeout as sleep } from 'node:timers/promises'
 import { createBrowser, startTestBroker, type TestBroker } from '../../support/start-app.js'
+import { createOffsetClock } from '../../support/clock.js'
 import type { Browser } from '../../support/browser.js'
 import { startUpstream, type Upstream } from '../../support/upstream.js'
 import { readSessionGrant } from '../../support/grants.js'
@@ -13,6 +13,8 @@ const admin = { username: 'admin@break-out.org', password: 'password' }
 const basic = `Basic ${Buffer.from('breakout_app:123456789').toString('base64')}`
 // access tokens live 4 s: the refresh skew is capped at half the lifetime, so a token is refreshed after 2 s
 const ACCESS_TTL = 4
+// the broker's clock: the tests move it past the refresh point instead of waiting
+const clock = createOffsetClock()
 
 let wire: WireServer
 let upstream: Upstream
@@ -22,6 +24,7 @@ beforeAll(async () => {
   wire = await startWireServer('breakout', { ...creds, tokenAnswer: (answer) => ({ ...answer, expires_in: ACCESS_TTL }) })
   upstream = await startUpstream()
   broker = await startTestBroker({
+    clock,
     name: 'dialect-breakout',
     config: {
       // Breakout documents only the password grant: no authorization endpoint, so password logins only
@@ -74,7 +77,7 @@ describe('breakout dialect through the broker', () => {
     const b = createBrowser()
     expect((await passwordLogin(b)).status).toBe(200)
     const { grant: before } = await readSessionGrant(broker, b)
-    await sleep((ACCESS_TTL / 2) * 1000 + 300)
+    clock.advance((ACCESS_TTL / 2) * 1000 + 300)
     expect((await xhr(b, broker, '/api/events/4')).status).toBe(200)
     const refresh = tokenRequests().at(-1)!
     expect(refresh.headers.authorization).toBe(basic)

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { setTimeout as sleep } from 'node:timers/promises'
 import { createBrowser, startTestBroker, type TestBroker } from '../../support/start-app.js'
+import { createOffsetClock } from '../../support/clock.js'
 import { startUpstream, type Upstream } from '../../support/upstream.js'
 import { readSessionGrant } from '../../support/grants.js'
 import { startWireServer, type WireServer } from '../../support/wire/index.js'
@@ -11,6 +11,8 @@ const tenant = 'acme'
 const tokenPath = `/${tenant}/oauth2/v1/token/`
 // access tokens live 4 s: the refresh skew is capped at half the lifetime, so a token is refreshed after 2 s
 const ACCESS_TTL = 4
+// the broker's clock: the tests move it past the refresh point instead of waiting
+const clock = createOffsetClock()
 
 let wire: WireServer
 let upstream: Upstream
@@ -23,6 +25,7 @@ beforeAll(async () => {
   // the how-to shows no ID token: the user comes from a user endpoint called with the access token
   me = await startIdentityApi(`/${tenant}/api/v1/me`, 'ih-at-', { sub: 'hub-user-17', email: 'user@acme.example' })
   broker = await startTestBroker({
+    clock,
     name: 'dialect-identity-hub',
     config: {
       provider: {
@@ -71,7 +74,7 @@ describe('identity-hub dialect through the broker', () => {
     const b = createBrowser()
     await codeFlowLogin(b, broker, wire)
     const { grant: before } = await readSessionGrant(broker, b)
-    await sleep((ACCESS_TTL / 2) * 1000 + 300)
+    clock.advance((ACCESS_TTL / 2) * 1000 + 300)
     const refreshesBefore = tokenRequests().length
     const results = await Promise.all(Array.from({ length: 5 }, () => xhr(b, broker, '/api/hub/items')))
     expect(results.map((r) => r.status)).toEqual([200, 200, 200, 200, 200])

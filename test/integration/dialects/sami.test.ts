@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { setTimeout as sleep } from 'node:timers/promises'
 import { createBrowser, startTestBroker, type TestBroker } from '../../support/start-app.js'
+import { createOffsetClock } from '../../support/clock.js'
 import { startUpstream, type Upstream } from '../../support/upstream.js'
 import { readSessionGrant } from '../../support/grants.js'
 import { startWireServer, type WireServer } from '../../support/wire/index.js'
@@ -10,6 +10,8 @@ import { codeFlowLogin, itRefusesMalformedCallbacks, json, startIdentityApi, xhr
 const creds = { clientId: 's6BhdRkqt3', clientSecret: 'gX1fBat3bV' }
 // access tokens live 4 s: the refresh skew is capped at half the lifetime, so a token is refreshed after 2 s
 const ACCESS_TTL = 4
+// the broker's clock: the tests move it past the refresh point instead of waiting
+const clock = createOffsetClock()
 
 let wire: WireServer
 let upstream: Upstream
@@ -22,6 +24,7 @@ beforeAll(async () => {
   // SAMI names the user at the API's GET /users/self ({ data: { id, … } }), not in the token answer
   me = await startIdentityApi('/v1.1/users/self', 'sami-at-', { data: { id: 'f0e1d2c3', name: 'Sami User' } })
   broker = await startTestBroker({
+    clock,
     name: 'dialect-sami',
     config: {
       provider: {
@@ -82,7 +85,7 @@ describe('sami dialect through the broker', () => {
     expect((await xhr(b, broker, '/api/devices/1')).status).toBe(200)
     const first = upstream.requests.at(-1)!.headers.authorization
     const { grant: before } = await readSessionGrant(broker, b)
-    await sleep((ACCESS_TTL / 2) * 1000 + 300)
+    clock.advance((ACCESS_TTL / 2) * 1000 + 300)
     expect((await xhr(b, broker, '/api/devices/1')).status).toBe(200)
     const second = upstream.requests.at(-1)!.headers.authorization
     expect(second).toMatch(/^Bearer sami-at-/)

@@ -1,9 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { setTimeout as sleep } from 'node:timers/promises'
 import { startTestBroker, type TestBroker } from '../../support/start-app.js'
-import { createTestClock } from '../tokens/support/instances.js'
-import { basic, expectInvalidClient, jobsConfig, requestToken, secrets, startAppWithClock, type TokenRequest } from './support.js'
+import { createOffsetClock, createTestClock } from '../../support/clock.js'
+import { basic, expectInvalidClient, jobsConfig, requestToken, secrets, type TokenRequest } from './support.js'
 
+// both instances' clock: a test that would start near a window edge moves it instead of waiting
+const clock = createOffsetClock()
 let broker: TestBroker
 /** a second instance on the same Redis and key prefix */
 let second: TestBroker
@@ -11,9 +12,10 @@ let second: TestBroker
 const issued: string[] = []
 
 beforeAll(async () => {
-  broker = await startTestBroker({ name: 'job-limits', config: jobsConfig() })
+  broker = await startTestBroker({ name: 'job-limits', clock, config: jobsConfig() })
   second = await startTestBroker({
     name: 'job-limits-second',
+    clock,
     config: { ...jobsConfig(), redis: { url: broker.redisUrl, keyPrefix: broker.prefix } },
   })
 })
@@ -28,14 +30,14 @@ const right = (id: string) => basic(id, secrets[id] ?? '')
 const logLines = (b: TestBroker, from = 0) => b.logs.slice(from).map((line) => JSON.parse(line) as Record<string, unknown>)
 
 /** Counting windows are aligned on the clock (here one hour): start a rate-limit test well inside one. */
-async function awayFromWindowEdge() {
-  const left = 3_600_000 - (Date.now() % 3_600_000)
-  if (left < 15_000) await sleep(left + 100)
+function awayFromWindowEdge() {
+  const left = 3_600_000 - (clock.now() % 3_600_000)
+  if (left < 15_000) clock.advance(left + 100)
 }
 
 describe('POST /bff/jobs/token failure limits', () => {
   it('when a client id has failed perClientId times, then even its right secret gets 429 with Retry-After, from any address', async () => {
-    await awayFromWindowEdge()
+    awayFromWindowEdge()
     for (let i = 0; i < 3; i++) expectInvalidClient(await post({ auth: basic('limited', `guess-${i}`) }))
     const from = broker.logs.length
     const res = await post({ auth: right('limited') })
@@ -54,7 +56,7 @@ describe('POST /bff/jobs/token failure limits', () => {
   })
 
   it('when one address has failed perAddress times with any ids, then a right secret from it gets 429, and other addresses are served', async () => {
-    await awayFromWindowEdge()
+    awayFromWindowEdge()
     const ip = newIp()
     for (let i = 0; i < 5; i++) expectInvalidClient(await post({ auth: basic(`nobody-${i}`, 'x'), ip }))
     const res = await post({ auth: right('address'), ip })
@@ -66,7 +68,7 @@ describe('POST /bff/jobs/token failure limits', () => {
   })
 
   it('when the failures are spread over two instances sharing Redis, then the limit holds on both', async () => {
-    await awayFromWindowEdge()
+    awayFromWindowEdge()
     expectInvalidClient(await post({ auth: basic('multi', 'guess-a') }, broker))
     expectInvalidClient(await post({ auth: basic('multi', 'guess-b') }, second))
     expectInvalidClient(await post({ auth: basic('multi', 'guess-c') }, broker))
@@ -79,7 +81,7 @@ describe('POST /bff/jobs/token failure limits', () => {
 
   it('when the window has passed, then the right secret is served again', async () => {
     const clock = createTestClock()
-    const app = await startAppWithClock('job-token-window', clock, { windowSeconds: 60 })
+    const app = await startTestBroker({ name: 'job-token-window', clock, config: jobsConfig({ windowSeconds: 60 }) })
     try {
       clock.advance(60_000 - (clock.now() % 60_000)) // the start of a window
       for (let i = 0; i < 3; i++) expectInvalidClient(await requestToken(app.origin, { auth: basic('window', `guess-${i}`) }))

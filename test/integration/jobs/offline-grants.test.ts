@@ -6,7 +6,7 @@ import { readSessionGrant } from '../../support/grants.js'
 import type { RunningOidcProvider } from '../../support/oidc-provider.js'
 import type { TestBroker } from '../../support/start-app.js'
 import type { Upstream } from '../../support/upstream.js'
-import { createTestClock } from '../tokens/support/instances.js'
+import { createTestClock } from '../../support/clock.js'
 import {
   asJob, browserLogin, jobToken, listSessions, logLines, offlineConfig, providerRefresh, revokeAtProvider,
   startClockedInstances, userStatus, xhr,

@@ -1,16 +1,6 @@
 import { randomBytes } from 'node:crypto'
 import { expect } from 'vitest'
-import { createServer, type Server } from 'node:http'
-import type { AddressInfo } from 'node:net'
-import { Writable } from 'node:stream'
-import { createApp } from '../../../src/app.js'
 import { secretHashOf } from '../../../src/jobs/job-clients.js'
-import { createOpenIdClientProvider } from '../../../src/oauth/openid-client-provider.js'
-import { createLogger } from '../../../src/observability/logger.js'
-import { createRedisClient, createRedisStore, waitUntilReady } from '../../../src/session/redis-store.js'
-import type { Clock } from '../../../src/tokens/clock.js'
-import { freePort, redisUrl } from '../../support/redis.js'
-import { testConfig } from '../../support/start-app.js'
 
 /** Job clients of these tests and their secrets, made as `npm run job:secret` makes them; one client per test. */
 export const secrets: Record<string, string> = Object.fromEntries(
@@ -54,28 +44,4 @@ export function expectInvalidClient(res: Awaited<ReturnType<typeof requestToken>
   expect(res.body).toEqual({ error: 'invalid_client', error_description: 'Client authentication failed.' })
   expect(res.headers.get('www-authenticate')).toBe('Basic realm="bff-jobs"')
   expect(res.headers.get('cache-control')).toBe('no-store')
-}
-
-/** The real app from createApp with an injected clock (startBroker takes none), listening on loopback. */
-export async function startAppWithClock(name: string, clock: Clock, limits: Record<string, number> = {}) {
-  const port = await freePort()
-  const config = testConfig({ name, port, redisUrl: redisUrl(), config: jobsConfig(limits) })
-  const logs: string[] = []
-  const logger = createLogger({ level: 'debug', destination: new Writable({ write: (chunk, _e, cb) => { logs.push(String(chunk)); cb() } }) })
-  const redis = createRedisClient(config.redis)
-  const store = createRedisStore(redis)
-  await waitUntilReady(redis, 5000)
-  const provider = createOpenIdClientProvider({ config: config.provider, logger, allowInsecureHttp: true })
-  const broker = createApp({ config, store, redis, provider, logger, clock })
-  const server: Server = createServer(broker.handle)
-  await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve))
-  return {
-    origin: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-    logs,
-    async stop() {
-      await new Promise((resolve) => server.close(resolve))
-      await broker.close()
-      await store.close()
-    },
-  }
 }

@@ -1,6 +1,6 @@
-import { setTimeout as sleep } from 'node:timers/promises'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startBrokerWithUpstream, startTestBroker, type TestBroker } from '../../support/start-app.js'
+import { createOffsetClock } from '../../support/clock.js'
 import type { RunningOidcProvider } from '../../support/oidc-provider.js'
 import type { Upstream } from '../../support/upstream.js'
 import { loggedIn, mobileBrokerConfig, withHandle } from './support.js'
@@ -10,6 +10,8 @@ import { loggedIn, mobileBrokerConfig, withHandle } from './support.js'
 
 // access tokens live 4 s: the refresh skew is capped at half the lifetime, so a token is refreshed after 2 s
 const ACCESS_TTL = 4
+// the broker's clock: the tests move it past the refresh point instead of waiting
+const clock = createOffsetClock()
 let a: TestBroker
 let b: TestBroker
 let idp: RunningOidcProvider
@@ -18,11 +20,13 @@ let stop: () => Promise<void>
 beforeAll(async () => {
   ;({ broker: a, idp, upstream, stop } = await startBrokerWithUpstream((url) => ({
     name: 'mobile-instances',
+    clock,
     idp: { accessTokenTtlSeconds: ACCESS_TTL, rotateRefreshToken: true },
     config: mobileBrokerConfig(url),
   })))
   b = await startTestBroker({
     name: 'mobile-instances-b',
+    clock,
     issuer: idp.issuer,
     config: { ...mobileBrokerConfig(upstream.url), redis: { keyPrefix: a.prefix } },
   })
@@ -45,7 +49,7 @@ describe('a handle across broker instances', () => {
     const session = await loggedIn(a)
     expect((await withHandle(a, '/api/orders/1', session.handle, { key: session.key })).status).toBe(200)
     const first = upstream.requests.at(-1)!.headers.authorization
-    await sleep((ACCESS_TTL / 2) * 1000 + 300)
+    clock.advance((ACCESS_TTL / 2) * 1000 + 300)
     const before = idp.counts.refreshTokenGrants
     const errors = idp.counts.grantErrors
     const results = await Promise.all(

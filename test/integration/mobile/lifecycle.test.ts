@@ -7,7 +7,7 @@ import { keysWithPrefix } from '../../support/redis.js'
 import type { Upstream } from '../../support/upstream.js'
 import { Redis } from 'ioredis'
 import { signingKey, signJwt, startOidcWireServer, type OidcWireServer } from '../../support/wire/oidc.js'
-import { createTestClock } from '../tokens/support/instances.js'
+import { createTestClock } from '../../support/clock.js'
 import { loggedIn, mobileBrokerConfig, proofFor, storedForHandle, withHandle } from './support.js'
 
 // A mobile session ends like a browser one (invariants 7 and 18): logout, back-channel logout, idle and absolute

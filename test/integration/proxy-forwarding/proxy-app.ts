@@ -4,8 +4,8 @@ import { Writable } from 'node:stream'
 import express from 'express'
 import { apiRoute as sharedApiRoute } from '../../support/api-route.js'
 import type { ApiRoute } from '../../../src/config/types.js'
-import { BffError } from '../../../src/errors.js'
-import { createErrorHandler } from '../../../src/http/errors.js'
+import { notFound } from '../../../src/errors.js'
+import { createErrorHandler, writeUpgradeRefusal } from '../../../src/http/errors.js'
 import { createLogger } from '../../../src/observability/logger.js'
 import { createApiProxy, type ApiProxy } from '../../../src/proxy/api-proxy.js'
 import type { TrustProxy } from '../../../src/proxy/headers.js'
@@ -59,11 +59,10 @@ export async function startProxyApp(
   server.on('upgrade', (req, socket: Socket, head: Buffer) => {
     try {
       const match = table.match(req.url ?? '')
-      if (!match?.route.websocket) throw new BffError(404, 'not_found')
+      if (!match?.route.websocket) throw notFound()
       proxy.upgrade(req, socket, head, match, testToken)
     } catch (err) {
-      const status = err instanceof BffError ? err.status : 500
-      socket.end(`HTTP/1.1 ${status} Refused\r\nconnection: close\r\ncontent-length: 0\r\n\r\n`)
+      writeUpgradeRefusal(req, socket, err, { logger })
     }
   })
   const { port } = server.address() as AddressInfo

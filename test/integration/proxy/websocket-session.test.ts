@@ -3,7 +3,7 @@ import { createBrowser, login, startBrokerWithUpstream, startTestBroker, type Te
 import { completeProviderLogout, type Browser } from '../../support/browser.js'
 import type { RunningOidcProvider } from '../../support/oidc-provider.js'
 import { openWebSocket, type HeldWebSocket } from '../../support/websocket.js'
-import { createTestClock } from '../tokens/support/instances.js'
+import { createTestClock } from '../../support/clock.js'
 
 // Open WebSocket tunnels end with their session: logout (here or on another instance), back-channel logout, the
 // absolute timeout, and the route's websocketMaxLifetimeSeconds.

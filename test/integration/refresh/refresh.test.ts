@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import { setTimeout as sleep } from 'node:timers/promises'
+import { createOffsetClock } from '../../support/clock.js'
 import { createBrowser, login, startBrokerWithUpstream, startTestBroker, type TestBroker } from '../../support/start-app.js'
 import type { Browser } from '../../support/browser.js'
 import type { RunningOidcProvider } from '../../support/oidc-provider.js'
@@ -8,7 +9,9 @@ import type { Upstream } from '../../support/upstream.js'
 import { readSessionGrant } from '../../support/grants.js'
 
 // access tokens live 4 s: the refresh skew (60 s) is capped at half the lifetime, so a token is refreshed after 2 s
+// of the broker's clock, which the tests move instead of waiting
 const ACCESS_TTL = 4
+const clock = createOffsetClock()
 let broker: TestBroker
 let idp: RunningOidcProvider
 let upstream: Upstream
@@ -34,6 +37,7 @@ beforeAll(async () => {
   ;({ broker, idp, upstream, stop } = await startBrokerWithUpstream((url) => ({
     name: 'refresh',
     providerFetch,
+    clock,
     idp: { accessTokenTtlSeconds: ACCESS_TTL, rotateRefreshToken: true },
     config: { apis: [{ path: '/api/orders', target: `${url}/echo`, token: 'user' }] },
   })))
@@ -46,7 +50,8 @@ beforeEach(() => {
 
 const api = (b: Browser, origin = broker.origin) => b.get(`${origin}/api/orders/1`, { xhr: true, headers: { 'x-csrf': '1' } })
 const bearer = () => upstream.requests.at(-1)!.headers.authorization
-const untilStale = () => sleep((ACCESS_TTL / 2) * 1000 + 300)
+const untilStale = () => clock.advance((ACCESS_TTL / 2) * 1000 + 300)
+const untilExpired = () => clock.advance(ACCESS_TTL * 1000 + 300)
 
 describe('refresh (invariants 9 and 10)', () => {
   it('when the access token is inside the skew, then the next call refreshes it once and the upstream gets the new token', async () => {
@@ -55,7 +60,7 @@ describe('refresh (invariants 9 and 10)', () => {
     expect((await api(b)).status).toBe(200)
     const first = bearer()
     const before = idp.counts.refreshTokenGrants
-    await untilStale()
+    untilStale()
     expect((await api(b)).status).toBe(200)
     expect(bearer()).not.toBe(first)
     expect(idp.counts.refreshTokenGrants - before).toBe(1)
@@ -69,7 +74,7 @@ describe('refresh (invariants 9 and 10)', () => {
   it('when 50 concurrent calls of one session find the token expiring, then all 50 succeed with exactly one refresh', async () => {
     const b = createBrowser()
     await login(b, broker)
-    await untilStale()
+    untilStale()
     const before = idp.counts.refreshTokenGrants
     const errorsBefore = idp.counts.grantErrors
     const results = await Promise.all(Array.from({ length: 50 }, () => api(b)))
@@ -83,6 +88,7 @@ describe('refresh (invariants 9 and 10)', () => {
     const second = await startTestBroker({
       name: 'refresh-second',
       issuer: idp.issuer,
+      clock,
       config: {
         apis: [{ path: '/api/orders', target: `${upstream.url}/echo`, token: 'user' }],
         redis: { url: broker.redisUrl, keyPrefix: broker.prefix },
@@ -93,7 +99,7 @@ describe('refresh (invariants 9 and 10)', () => {
       await login(b, broker)
       b.setCookie(second.origin, `bff-session=${b.cookie(broker.origin, 'bff-session')}; Path=/`)
       expect((await api(b, second.origin)).status).toBe(200)
-      await untilStale()
+      untilStale()
       const before = idp.counts.refreshTokenGrants
       const results = await Promise.all(Array.from({ length: 50 }, (_, i) => api(b, i % 2 ? second.origin : broker.origin)))
       expect(results.map((r) => r.status)).toEqual(Array(50).fill(200))
@@ -115,7 +121,7 @@ describe('refresh (invariants 9 and 10)', () => {
       body: new URLSearchParams({ token: grant!.tokens.refreshToken!, token_type_hint: 'refresh_token' }),
     })
     expect(res.status).toBe(200)
-    await untilStale()
+    untilStale()
     const calls = upstream.requests.length
     const out = await api(b)
     expect(out.status).toBe(401)
@@ -138,7 +144,7 @@ describe('refresh (invariants 9 and 10)', () => {
   it('when the provider is down and the token is expired, then 503 idp_unavailable, the session is kept, and it works again once the provider is back', async () => {
     const b = createBrowser()
     await login(b, broker)
-    await sleep(ACCESS_TTL * 1000 + 300)
+    untilExpired()
     idpDown = true
     const calls = upstream.requests.length
     const res = await api(b)
@@ -148,14 +154,14 @@ describe('refresh (invariants 9 and 10)', () => {
     expect((await b.get(`${broker.origin}/bff/user`, { xhr: true, headers: { 'x-csrf': '1' } })).status).toBe(200)
     idpDown = false
     // the grant backs off after the failure: the provider is asked again once Retry-After has passed
-    await sleep(Number(res.headers['retry-after']) * 1000)
+    clock.advance(Number(res.headers['retry-after']) * 1000)
     expect((await api(b)).status).toBe(200)
   })
 
   it('when the token endpoint answers 500 and 10 callers keep calling for 2.5 s, then it gets a handful of requests, every caller a 503 with Retry-After, and after recovery one refresh succeeds', async () => {
     const b = createBrowser()
     await login(b, broker)
-    await sleep(ACCESS_TTL * 1000 + 300)
+    untilExpired()
     tokenEndpoint500 = true
     const before = tokenRequests
     const answers: Array<{ status: number; error: string; retryAfter: string | undefined }> = []
@@ -178,7 +184,7 @@ describe('refresh (invariants 9 and 10)', () => {
       expect(Number(a.retryAfter)).toBeGreaterThanOrEqual(1)
     }
     tokenEndpoint500 = false
-    await sleep(Number(answers.at(-1)!.retryAfter) * 1000)
+    clock.advance(Number(answers.at(-1)!.retryAfter) * 1000)
     const recovered = tokenRequests
     expect((await api(b)).status).toBe(200)
     expect(tokenRequests - recovered).toBe(1)
@@ -187,7 +193,7 @@ describe('refresh (invariants 9 and 10)', () => {
   it('when the access token is only inside the skew and the refresh fails transiently, then the still-valid token is used', async () => {
     const b = createBrowser()
     await login(b, broker)
-    await untilStale()
+    untilStale()
     idpDown = true
     expect((await api(b)).status).toBe(200)
   })

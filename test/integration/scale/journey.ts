@@ -1,4 +1,3 @@
-import { setTimeout as sleep } from 'node:timers/promises'
 import { expect } from 'vitest'
 import { LogEvents } from '../../../src/observability/log-events.js'
 import { redisKeys } from '../../../src/session/keys.js'
@@ -7,6 +6,7 @@ import { unsignSessionCookie } from '../../../src/session/http-session.js'
 import { completeProviderLogout, type Browser } from '../../support/browser.js'
 import { keysWithPrefix, redisUrl } from '../../support/redis.js'
 import { createBrowser, login, startBrokerWithUpstream, type TestBroker } from '../../support/start-app.js'
+import { createOffsetClock } from '../../support/clock.js'
 
 // access tokens live 4 s: the refresh skew is capped at half the lifetime, so a token is refreshed after 2 s
 const ACCESS_TTL = 4
@@ -16,8 +16,11 @@ const ACCESS_TTL = 4
  * logout, and a back-channel logout. `inspect` is a client on the same topology, for checking where keys live.
  */
 export async function runJourney(opts: { name: string; redis: Record<string, unknown>; inspect: RedisClient }): Promise<void> {
+  // the broker's clock: the journey moves it past the refresh point instead of waiting
+  const clock = createOffsetClock()
   const bed = await startBrokerWithUpstream((url) => ({
     name: opts.name,
+    clock,
     idp: { accessTokenTtlSeconds: ACCESS_TTL, rotateRefreshToken: true },
     config: {
       apis: [{ path: '/api/orders', target: `${url}/echo`, token: 'user' }],
@@ -40,7 +43,7 @@ export async function runJourney(opts: { name: string; redis: Record<string, unk
     expect((await api(b)).status).toBe(200)
     const first = bearer()
     const refreshesBefore = idp.counts.refreshTokenGrants
-    await sleep((ACCESS_TTL / 2) * 1000 + 300)
+    clock.advance((ACCESS_TTL / 2) * 1000 + 300)
     expect((await api(b)).status).toBe(200)
     expect(bearer()).not.toBe(first)
     expect(idp.counts.refreshTokenGrants - refreshesBefore).toBe(1)

@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest'
 import { redisUrl, uniquePrefix } from '../../support/redis.js'
-import { createTestClock, login, startInstance, type Instance } from './support/instances.js'
+import { login, startInstance, type Instance } from './support/instances.js'
+import { createTestClock } from '../../support/clock.js'
 import { apiRoute } from '../../support/api-route.js'
 import { createTokenEndpoint } from './support/token-endpoint.js'
 

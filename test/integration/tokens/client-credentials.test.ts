@@ -2,7 +2,8 @@ import { afterEach, describe, expect, it } from 'vitest'
 import { BffError } from '../../../src/errors.js'
 import { cacheId } from '../../../src/tokens/client-credentials.js'
 import { keysWithPrefix, redisUrl, uniquePrefix } from '../../support/redis.js'
-import { createTestClock, startInstance, type Instance } from './support/instances.js'
+import { startInstance, type Instance } from './support/instances.js'
+import { createTestClock } from '../../support/clock.js'
 import { createTokenEndpoint } from './support/token-endpoint.js'
 
 const open: Instance[] = []

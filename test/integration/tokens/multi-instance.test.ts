@@ -2,7 +2,8 @@ import { afterEach, describe, expect, it } from 'vitest'
 import { BffError } from '../../../src/errors.js'
 import type { LockOptions } from '../../../src/tokens/lock.js'
 import { redisUrl, uniquePrefix } from '../../support/redis.js'
-import { createTestClock, login, startInstance, type Instance } from './support/instances.js'
+import { login, startInstance, type Instance } from './support/instances.js'
+import { createTestClock } from '../../support/clock.js'
 import { createTokenEndpoint, type TokenEndpointOptions } from './support/token-endpoint.js'
 
 const expired = 301_000

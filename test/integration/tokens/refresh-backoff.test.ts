@@ -1,7 +1,8 @@
 import { afterEach, describe, expect, it } from 'vitest'
 import { BffError } from '../../../src/errors.js'
 import { keysWithPrefix, redisUrl, uniquePrefix } from '../../support/redis.js'
-import { createTestClock, login, startInstance, type Instance } from './support/instances.js'
+import { login, startInstance, type Instance } from './support/instances.js'
+import { createTestClock } from '../../support/clock.js'
 import { createTokenEndpoint } from './support/token-endpoint.js'
 
 // A provider that is down (its token endpoint answers 500: the port's idp_unavailable) must not be hammered: after a

@@ -1,7 +1,8 @@
 import { afterEach, describe, expect, it } from 'vitest'
 import { redisUrl, uniquePrefix } from '../../support/redis.js'
 import { apiRoute } from '../../support/api-route.js'
-import { createTestClock, login, startInstance, type Instance } from './support/instances.js'
+import { login, startInstance, type Instance } from './support/instances.js'
+import { createTestClock } from '../../support/clock.js'
 import { createTokenEndpoint } from './support/token-endpoint.js'
 
 // RFC 8693 exchanges under the grant's lock, against the token endpoint double: every token lives 300 s, so 271 s

@@ -5,14 +5,13 @@ import type { RunningOidcProvider } from '../../support/oidc-provider.js'
 import { TOKEN_EXCHANGE_GRANT } from '../../support/token-exchange-grant.js'
 import type { Upstream } from '../../support/upstream.js'
 import { readSessionGrant } from '../../support/grants.js'
-import type { Clock } from '../../../src/tokens/clock.js'
+import { createOffsetClock } from '../../support/clock.js'
 
 // RFC 8693 per API. The user's access token lives 300 s, an exchanged one 120 s: with the 60 s skew (jittered down
 // to 30 s at most) the exchanged token is stale 100 s on while the user's is not, and both are 280 s on.
 const ORDERS = 'urn:example:orders'
-// the broker's clock runs ahead of the provider's by `offset` (the tokens' expiresAt come from the real time)
-let offset = 0
-const clock: Clock & { advance(ms: number): void } = { now: () => Date.now() + offset, advance: (ms) => void (offset += ms) }
+// the broker's clock (its provider port's too) runs ahead of the identity provider's by what the tests advanced
+const clock = createOffsetClock()
 let broker: TestBroker
 let idp: RunningOidcProvider
 let upstream: Upstream
@@ -42,9 +41,7 @@ beforeAll(async () => {
   })))
 })
 afterAll(() => stop())
-afterEach(() => {
-  offset = 0
-})
+afterEach(() => clock.reset())
 
 const xhr = { xhr: true, headers: { 'x-csrf': '1' } }
 const call = (b: Browser, path: string) => b.get(`${broker.origin}${path}`, xhr)

@@ -1,7 +1,8 @@
 import { afterEach, describe, expect, it } from 'vitest'
 import { BffError } from '../../../src/errors.js'
 import { keysWithPrefix, redisUrl, uniquePrefix } from '../../support/redis.js'
-import { createTestClock, login, startInstance, countingStore, type Instance } from './support/instances.js'
+import { login, startInstance, countingStore, type Instance } from './support/instances.js'
+import { createTestClock } from '../../support/clock.js'
 import { createTokenEndpoint, type TokenEndpointOptions } from './support/token-endpoint.js'
 
 // Tokens live 300 s and the skew is 60 s, shortened per grant by up to half (refresh jitter): at +271 s every token is

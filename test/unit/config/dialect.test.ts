@@ -3,7 +3,8 @@ import { parseConfig } from '../../../src/config/load.js'
 import { problemsOf, validRaw } from './fixtures.js'
 
 // the presets' content belongs to the dialects' own tests; here only the precedence explicit > preset > default
-vi.mock('../../../src/oauth/dialects/index.js', () => ({
+vi.mock('../../../src/oauth/dialects/index.js', async (importOriginal) => ({
+  ...(await importOriginal<typeof import('../../../src/oauth/dialects/index.js')>()),
   resolveDialect: vi.fn((name: string, input: { baseUrl?: URL }) =>
     input.baseUrl === undefined
       ? { preset: {}, problems: [`provider.baseUrl: the ${name} dialect needs it`] }

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs'
 import { describe, expect, it } from 'vitest'
-import { configReference } from '../../../src/config/docs.js'
+import { configReference } from '../../../scripts/config-reference.js'
 import { schemaKeys } from '../../../src/config/schema-keys.js'
 
 describe('configReference', () => {

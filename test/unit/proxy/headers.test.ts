@@ -105,8 +105,8 @@ describe('response header filtering', () => {
   })
 })
 
-const fakeReq = (headers: Record<string, string>, remoteAddress = '10.0.0.2', express?: object) =>
-  ({ headers, socket: { remoteAddress }, ...(express ? { app: {}, ...express } : {}) }) as unknown as IncomingMessage
+const fakeReq = (headers: Record<string, string>, remoteAddress = '10.0.0.2') =>
+  ({ headers, socket: { remoteAddress } }) as unknown as IncomingMessage
 
 describe('forwarding headers', () => {
   const spoofed = { host: 'broker.local:3000', 'x-forwarded-for': '6.6.6.6, 1.2.3.4', 'x-forwarded-proto': 'http', 'x-forwarded-host': 'evil.example' }
@@ -124,7 +124,7 @@ describe('forwarding headers', () => {
     expect(forwardedInfo(fakeReq(spoofed), 0)).toEqual({ chain: ['10.0.0.2'], proto: 'http', host: 'broker.local:3000' })
   })
 
-  it('when every proxy is trusted on a raw request, then the incoming chain is kept and the peer appended', () => {
+  it('when every proxy is trusted, then the incoming chain is kept and the peer appended', () => {
     expect(forwardedInfo(fakeReq(spoofed), true, publicUrl)).toEqual({
       chain: ['6.6.6.6', '1.2.3.4', '10.0.0.2'],
       proto: 'http',
@@ -132,17 +132,36 @@ describe('forwarding headers', () => {
     })
   })
 
-  it('when one hop is trusted on a raw request, then only the last chain entry is kept', () => {
+  it('when one hop is trusted, then only the last chain entry is kept', () => {
     expect(forwardedInfo(fakeReq(spoofed), 1).chain).toEqual(['1.2.3.4', '10.0.0.2'])
   })
 
-  it('when a subnet list is given with a raw request, then nothing from the client is trusted', () => {
-    expect(forwardedInfo(fakeReq(spoofed), 'loopback', publicUrl).chain).toEqual(['10.0.0.2'])
+  it('when a subnet list names none of the peers, then nothing from the client is trusted', () => {
+    expect(forwardedInfo(fakeReq(spoofed), 'loopback', publicUrl)).toEqual({ chain: ['10.0.0.2'], proto: 'https', host: 'app.example.com' })
   })
 
-  it('when the request is an express request, then express trust semantics decide', () => {
-    const req = fakeReq(spoofed, '127.0.0.1', { ips: ['1.2.3.4'], protocol: 'https', host: 'proxy.example' })
-    expect(forwardedInfo(req, 'loopback')).toEqual({ chain: ['1.2.3.4', '127.0.0.1'], proto: 'https', host: 'proxy.example' })
+  it('when a subnet list names the peer, then the chain is kept up to the first untrusted hop and proto and host are believed', () => {
+    expect(forwardedInfo(fakeReq(spoofed, '127.0.0.1'), 'loopback', publicUrl)).toEqual({
+      chain: ['1.2.3.4', '127.0.0.1'],
+      proto: 'http',
+      host: 'evil.example',
+    })
+  })
+
+  it.each([
+    ['a comma string', '10.0.0.0/8, 1.2.3.0/24'],
+    ['a comma string without spaces', '10.0.0.0/8,1.2.3.4'],
+  ])('when trustProxy is %s naming every hop but the client, then the whole chain is kept', (_name, trust) => {
+    expect(forwardedInfo(fakeReq(spoofed), trust).chain).toEqual(['6.6.6.6', '1.2.3.4', '10.0.0.2'])
+  })
+
+  it('when two hops are trusted, then a longer forged chain is cut to the last two entries', () => {
+    const forged = { ...spoofed, 'x-forwarded-for': '9.9.9.9, 6.6.6.6, 1.2.3.4' }
+    expect(forwardedInfo(fakeReq(forged), 2).chain).toEqual(['6.6.6.6', '1.2.3.4', '10.0.0.2'])
+  })
+
+  it('when the socket is already gone, then the chain is unknown and the client values are ignored', () => {
+    expect(forwardedInfo({ headers: spoofed, socket: {} } as unknown as IncomingMessage, true, publicUrl).chain).toEqual(['unknown'])
   })
 
   it('when headers are built, then X-Forwarded-* and Forwarded tell the same story and junk becomes unknown', () => {

@@ -16,16 +16,6 @@ import { createTokenManager, type TokenManager } from '../../../../src/tokens/to
 export const keyRing = createKeyRing(['a-test-token-encryption-key-of-32-chars!'])
 export const grantTtlMs = 3_600_000
 
-export interface TestClock extends Clock {
-  advance(ms: number): void
-}
-
-/** Starts at the real time (Redis TTLs are real), then moves only when a test says so. */
-export function createTestClock(): TestClock {
-  let t = Date.now()
-  return { now: () => t, advance: (ms) => void (t += ms) }
-}
-
 /** One broker "instance": its own ioredis client, store, grant store, metrics and token manager. */
 export interface Instance {
   store: KeyValueStore

@@ -1,7 +1,7 @@
 import { readFileSync, writeFileSync } from 'node:fs'
-import { configReference } from './docs.js'
+import { configReference } from './config-reference.js'
 
-// npx tsx src/config/print-docs.ts: writes docs/config-reference.md and the table between the markers in README.md
+// npx tsx scripts/config-docs.ts (from the repository root): writes docs/config-reference.md and the table between the markers in README.md
 const reference = configReference()
 writeFileSync('docs/config-reference.md', reference)
 const readme = readFileSync('README.md', 'utf8')
