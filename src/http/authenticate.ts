@@ -8,6 +8,7 @@ import { isHandle, sessionIdOfHandle } from '../mobile/handles.js'
 import { DPOP_ALGORITHMS, DpopError, type DpopVerifier } from '../mobile/dpop.js'
 import type { JobClientConfig } from '../config/types.js'
 import { jobTokenPrefix, type JobTokens } from '../jobs/job-tokens.js'
+import type { SessionLifecycle } from './session-lifecycle.js'
 import { BffError, csrfFailed, sessionExpired, storeUnavailable, unauthorized } from '../errors.js'
 
 /** A request authenticated as one user session, whichever transport carried it. */
@@ -103,6 +104,8 @@ export function createAuthenticator(deps: {
   publicUrl: URL
   dpop: DpopVerifier
   jobs: JobTokens
+  /** a session past its absolute timeout is ended here (grant, index entries, record) */
+  sessions: Pick<SessionLifecycle, 'end'>
 }): Authenticator {
   // session id → grant id: immutable once set (login issues a new id), so the grant can be read in parallel with
   // the session. Only ids are cached: the session itself is read from the store on every request (revocation holds)
@@ -121,7 +124,7 @@ export function createAuthenticator(deps: {
     }
     const expiresAt = absoluteDeadline(session, deps.timeouts)
     if (deps.now() > expiresAt) {
-      await deps.httpSession.destroy(id)
+      await deps.sessions.end(id, session, { revoke: false, reason: 'absolute' })
       throw sessionExpired({ detail: 'absolute timeout' })
     }
     deps.httpSession.touch(id, session)

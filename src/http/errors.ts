@@ -5,6 +5,7 @@ import type { Logger } from '../observability/logger.js'
 import { LogEvents } from '../observability/log-events.js'
 import { defaultMessages, toBffError, type BffError } from '../errors.js'
 import { errorPage, errorPageCsp } from './error-page.js'
+import { rejectReasonOf, type Metrics } from '../observability/metrics.js'
 
 /** A browser navigation (HTML wanted) gets a plain page; XHR/fetch and API routes get JSON. */
 export function wantsHtml(req: IncomingMessage): boolean {
@@ -31,6 +32,14 @@ export interface ErrorWriterOptions {
   logger: Logger
   sessionCookieName: string
   cookieSecure: boolean
+  /** counts refusals by reason (bff_requests_rejected_total) */
+  metrics?: Pick<Metrics, 'requestsRejected'>
+}
+
+/** Counts a refusal of the caller; server failures and 404s are not rejections (bff_http_requests_total has them). */
+export function countRejection(metrics: Pick<Metrics, 'requestsRejected'> | undefined, error: BffError) {
+  const reason = rejectReasonOf(error.code)
+  if (reason && metrics) metrics.requestsRejected.inc({ reason })
 }
 
 /**
@@ -52,6 +61,7 @@ export function writeError(req: IncomingMessage, res: ServerResponse, err: unkno
     },
     error.code,
   )
+  countRejection(opts.metrics, error)
   if (res.headersSent) {
     res.destroy()
     return
@@ -73,8 +83,9 @@ export function writeError(req: IncomingMessage, res: ServerResponse, err: unkno
 }
 
 /** The answer to a refused WebSocket upgrade, written on the raw socket (there is no response object yet). */
-export function writeUpgradeRefusal(socket: Duplex, err: unknown) {
+export function writeUpgradeRefusal(socket: Duplex, err: unknown, metrics?: Pick<Metrics, 'requestsRejected'>) {
   const error = toBffError(err)
+  countRejection(metrics, error)
   const body = JSON.stringify({ error: error.code })
   const challenge = error.status === 401 ? `WWW-Authenticate: ${error.wwwAuthenticate ?? 'Cookie realm="bff"'}\r\n` : ''
   socket.end(

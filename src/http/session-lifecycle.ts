@@ -10,6 +10,7 @@ import { readSubject, userClaims, type BrokerSession, type SessionTimeouts } fro
 import { newHandle, sessionIdOfHandle } from '../mobile/handles.js'
 import type { Logger } from '../observability/logger.js'
 import { LogEvents } from '../observability/log-events.js'
+import type { Metrics, SessionEndReason } from '../observability/metrics.js'
 import { loginFailed, sessionExpired } from '../errors.js'
 
 export interface SessionLifecycle {
@@ -25,8 +26,16 @@ export interface SessionLifecycle {
    * use of the code is ending them (then nothing is written back). Throws session_expired when the grant is gone.
    */
   redeemed(sessionId: string, session: BrokerSession): Promise<BrokerSession>
-  /** ends one session: grant, index entries and session record; revokes the refresh token when asked */
-  end(sessionId: string, broker: BrokerSession, opts: { revoke: boolean }): Promise<{ idToken?: string }>
+  /**
+   * ends one session: grant, index entries and session record; revokes the refresh token when asked. The reason is
+   * counted in bff_session_ends_total.
+   */
+  end(sessionId: string, broker: BrokerSession, opts: EndOptions): Promise<{ idToken?: string }>
+}
+
+export interface EndOptions {
+  revoke: boolean
+  reason: SessionEndReason
 }
 
 export const newId = () => randomBytes(32).toString('base64url')
@@ -47,6 +56,7 @@ export function createSessionLifecycle(deps: {
   /** jobs.offlineGrantIdleSeconds, in ms */
   offlineGrantIdleMs: number
   now: () => number
+  metrics?: Pick<Metrics, 'sessionEnds'>
 }): SessionLifecycle {
   const ttlMs = deps.timeouts.browser.absoluteTimeoutSeconds * 1000
   const mobileTtlMs = deps.timeouts.mobile.absoluteTimeoutSeconds * 1000
@@ -101,7 +111,7 @@ export function createSessionLifecycle(deps: {
     return { subject, claims, providerSid, providerSub }
   }
 
-  async function end(sessionId: string, broker: BrokerSession, opts: { revoke: boolean }) {
+  async function end(sessionId: string, broker: BrokerSession, opts: EndOptions) {
     const grant = await deps.grants.get(broker.grantId)
     // an offline grant outlives its sessions (OIDC Back-Channel Logout §2.7): only its own revocation ends it
     const keepGrant = grant?.offline === true
@@ -110,6 +120,7 @@ export function createSessionLifecycle(deps: {
     await deps.index.remove(sessionId, { sub, providerSub, providerSid })
     await deps.httpSession.destroy(sessionId)
     deps.watch.ended(sessionId)
+    deps.metrics?.sessionEnds.inc({ reason: opts.reason })
     const refreshToken = grant?.tokens.refreshToken
     if (opts.revoke && !keepGrant && refreshToken && deps.provider.hasRevocation()) {
       // RFC 7009: best effort; the grant is already gone on our side whatever the provider answers
@@ -133,7 +144,7 @@ export function createSessionLifecycle(deps: {
       const previousId = req.sessionID
       // a new session id at login: the pre-login id (possibly planted by an attacker) is dead afterwards
       await new Promise<void>((resolve, reject) => req.session.regenerate((err) => (err ? reject(err) : resolve())))
-      if (previous) await end(previousId, previous, { revoke: true })
+      if (previous) await end(previousId, previous, { revoke: true, reason: 'relogin' })
       req.session.broker = broker
       await new Promise<void>((resolve, reject) => req.session.save((err) => (err ? reject(err) : resolve())))
       await deps.index.add(req.sessionID, broker, ttlMs)

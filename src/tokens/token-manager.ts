@@ -46,7 +46,11 @@ export function createTokenManager(deps: TokenManagerDeps): TokenManager {
   const refresher = createGrantRefresher({ ...deps, backoff })
   const keys = redisKeys(deps.prefix)
   const exchanger = createTokenExchanger({ ...deps, backoff, refresher })
-  const lockOptions: LockOptions = { ...lockOptionsFor(deps.providerTimeoutMs ?? 10_000), ...deps.lock }
+  const lockOptions: LockOptions = {
+    ...lockOptionsFor(deps.providerTimeoutMs ?? 10_000),
+    onWait: (seconds, outcome) => deps.metrics.lockWaitSeconds.observe({ lock: 'grant', outcome }, seconds),
+    ...deps.lock,
+  }
 
   /** While the grant is in backoff the provider is not asked and the lock not taken (checked again under it). */
   async function refresh(grantId: string, audience: Audience | undefined): Promise<string> {
