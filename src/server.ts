@@ -11,6 +11,7 @@ import type { OAuthProvider } from './oauth/provider.js'
 import { createOpenIdClientProvider } from './oauth/openid-client-provider.js'
 import { createMetricsListener } from './observability/metrics-listener.js'
 import { capConnectionsPerClient } from './http/connection-cap.js'
+import { httpProviderUrls } from './config/rules.js'
 
 /** Slow clients are cut off: request headers must arrive within 20 s (docs/architecture.md invariant 14). */
 export const HEADERS_TIMEOUT_MS = 20_000
@@ -59,8 +60,16 @@ export async function startBroker(
     createOpenIdClientProvider({
       config: config.provider,
       logger,
-      allowInsecureHttp: opts.allowInsecureHttp ?? !config.production,
+      // production: the config rules admit http provider URLs only on loopback or with provider.allowInsecureHttp
+      allowInsecureHttp: opts.allowInsecureHttp ?? (!config.production || httpProviderUrls(config.provider, { loopback: true }).length > 0),
     })
+  const insecure = httpProviderUrls(config.provider, { loopback: false })
+  if (config.provider.allowInsecureHttp && insecure.length > 0) {
+    logger.warn(
+      { event: LogEvents.providerInsecureHttp, keys: insecure.map((u) => u.key) },
+      'provider.allowInsecureHttp is on: the client secret and tokens cross plain http to the provider',
+    )
+  }
   provider.startLoading()
   if (config.provider.passwordGrant) {
     logger.warn({ event: LogEvents.passwordGrantEnabled }, 'provider.passwordGrant is on: the resource owner password grant is deprecated (RFC 9700 §2.4)')

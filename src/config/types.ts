@@ -75,6 +75,8 @@ export interface ProviderConfig {
   timeoutMs: number
   /** oldest `iat` an ID token may carry, seconds before now */
   idTokenIssuedWithinSeconds: number
+  /** production: http provider URLs outside loopback are allowed (the network is trusted) */
+  allowInsecureHttp: boolean
 }
 
 export interface TokenExchangeRoute {

@@ -6,6 +6,7 @@ export const LogEvents = {
   stopped: 'bff.stopped',
   configInvalid: 'bff.config_invalid',
   passwordGrantEnabled: 'bff.password_grant_enabled',
+  providerInsecureHttp: 'bff.provider_insecure_http',
   demoStoreInUse: 'bff.demo_memory_store',
   providerMetadataLoaded: 'provider.metadata_loaded',
   providerMetadataFailed: 'provider.metadata_failed',
