@@ -15,6 +15,7 @@ export const LogEvents = {
   providerClockSkew: 'provider.clock_skew',
   redisConnected: 'redis.connected',
   redisError: 'redis.error',
+  redisEvictionPolicy: 'redis.eviction_policy',
   request: 'http.request',
   requestFailed: 'http.request_failed',
   loginStarted: 'login.started',
