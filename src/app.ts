@@ -96,6 +96,7 @@ export function createApp(deps: AppDeps): BrokerApp {
   const clock = deps.clock ?? systemClock
   const now = () => clock.now()
   const metrics = deps.metrics ?? createMetrics({ processMetrics: true })
+  metrics.observeStore(() => store.isAvailable())
   const prefix = config.redis.keyPrefix
   const base = config.basePath
   const redirectUri = new URL(`${base}/callback`, config.publicUrl).href
@@ -113,7 +114,7 @@ export function createApp(deps: AppDeps): BrokerApp {
   const offlineGrantIdleMs = config.jobs.offlineGrantIdleSeconds * 1000
   const offlineGrants = createOfflineGrants({ store, prefix, idleMs: offlineGrantIdleMs, now, grantKey: grants.key })
   const sessions = createSessionLifecycle({
-    provider, grants, index, httpSession, logger, now, offlineGrants, offlineGrantIdleMs,
+    provider, grants, index, httpSession, logger, now, offlineGrants, offlineGrantIdleMs, metrics,
     watch: sessionWatch,
     subjectClaim: config.provider.subjectClaim,
     fetchUserinfo: config.provider.fetchUserinfo,
@@ -154,16 +155,17 @@ export function createApp(deps: AppDeps): BrokerApp {
   const securityHeaders = createSecurityHeaders({ https: config.publicUrl.protocol === 'https:' })
   const track = createRequestTracker({ logger, metrics })
   const errors = {
-    logger, sessionCookieName: config.session.cookieName, cookieSecure: config.session.secure, isStoreError: isStoreUnavailableError,
+    logger, sessionCookieName: config.session.cookieName, cookieSecure: config.session.secure, metrics,
+    isStoreError: isStoreUnavailableError,
   }
   const dpop = createDpopVerifier({ publicUrl: config.publicUrl, clock: now, replay: createDpopReplayCheck({ store, prefix }) })
-  const auth = createAuthenticator({ httpSession, grants, store, timeouts, now, publicUrl: config.publicUrl, dpop, jobs: jobTokens })
+  const auth = createAuthenticator({ httpSession, grants, store, timeouts, now, publicUrl: config.publicUrl, dpop, jobs: jobTokens, sessions })
   const requireCsrfHeader = createRequireCsrfHeader(config.publicUrl)
   const frontend = config.frontend && createFrontend({
     config: config.frontend, publicUrl: config.publicUrl, basePath: base, brokerPaths: reservedPaths, proxy,
   })
   const api = createApiRoutes({
-    routeTable, proxy, auth, tokenManager, clientCredentials, httpSession, securityHeaders, track, errors, sessionWatch, jobCalls,
+    routeTable, proxy, auth, tokenManager, clientCredentials, sessions, securityHeaders, track, errors, sessionWatch, jobCalls,
     otherUpgrade: frontend?.upgrade,
   })
 
@@ -267,7 +269,7 @@ export function createApp(deps: AppDeps): BrokerApp {
       storeGuard,
       express.urlencoded({ extended: false, limit: jobTokenBodyLimit }),
       createJobTokenRoute({ clients: jobClients, tokens: jobTokens, store, prefix, limits: config.jobs.authFailureLimits, logger, now }),
-      createJobTokenErrors({ logger, isStoreError: isStoreUnavailableError }),
+      createJobTokenErrors({ logger, isStoreError: isStoreUnavailableError, metrics }),
     )
   }
   app.get(

@@ -12,6 +12,8 @@ import { createOpenIdClientProvider } from './oauth/openid-client-provider.js'
 import { createMetricsListener } from './observability/metrics-listener.js'
 import { capConnectionsPerClient } from './http/connection-cap.js'
 import { startTracing } from './observability/tracing.js'
+import { httpProviderUrls } from './config/rules.js'
+import { checkEvictionPolicy } from './session/eviction-policy.js'
 
 /** Slow clients are cut off: request headers must arrive within 20 s (docs/architecture.md invariant 14). */
 export const HEADERS_TIMEOUT_MS = 20_000
@@ -49,9 +51,14 @@ export async function startBroker(
   let redis: RedisClient | undefined
   let store: KeyValueStore
   if (config.redis.url || config.redis.sentinel || config.redis.cluster) {
-    redis = createRedisClient(config.redis)
+    const client = createRedisClient(config.redis)
+    redis = client
     redis.on('error', (err: Error) => logger.warn({ event: LogEvents.redisError, err: err.message }, 'redis error'))
-    redis.on('ready', () => logger.info({ event: LogEvents.redisConnected }, 'redis connected'))
+    redis.on('ready', () => {
+      logger.info({ event: LogEvents.redisConnected }, 'redis connected')
+      // at each (re)connection, not awaited: a slow or refused CONFIG GET never holds anything back
+      void checkEvictionPolicy(client, logger)
+    })
     store = createRedisStore(redis)
     // start even when Redis is down: /readyz answers 503 until it is back
     await waitUntilReady(redis, 5000).catch(() => undefined)
@@ -64,8 +71,16 @@ export async function startBroker(
     createOpenIdClientProvider({
       config: config.provider,
       logger,
-      allowInsecureHttp: opts.allowInsecureHttp ?? !config.production,
+      // production: the config rules admit http provider URLs only on loopback or with provider.allowInsecureHttp
+      allowInsecureHttp: opts.allowInsecureHttp ?? (!config.production || httpProviderUrls(config.provider, { loopback: true }).length > 0),
     })
+  const insecure = httpProviderUrls(config.provider, { loopback: false })
+  if (config.provider.allowInsecureHttp && insecure.length > 0) {
+    logger.warn(
+      { event: LogEvents.providerInsecureHttp, keys: insecure.map((u) => u.key) },
+      'provider.allowInsecureHttp is on: the client secret and tokens cross plain http to the provider',
+    )
+  }
   provider.startLoading()
   if (config.provider.passwordGrant) {
     logger.warn({ event: LogEvents.passwordGrantEnabled }, 'provider.passwordGrant is on: the resource owner password grant is deprecated (RFC 9700 §2.4)')

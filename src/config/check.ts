@@ -1,5 +1,6 @@
 import { ConfigError, loadConfig } from './load.js'
 import type { Config } from './types.js'
+import { httpProviderUrls } from './rules.js'
 
 /** Where the check writes its report (`process.stdout` in `main.ts`). */
 export interface CheckOutput {
@@ -43,6 +44,9 @@ export function configWarnings(config: Config): string[] {
   }
   if (config.redis.tls?.rejectUnauthorized === false) {
     warnings.push('redis.tls.rejectUnauthorized is false: any certificate is accepted, so the Redis link can be intercepted')
+  }
+  if (config.provider.allowInsecureHttp && httpProviderUrls(config.provider, { loopback: false }).length > 0) {
+    warnings.push('provider.allowInsecureHttp is on: the client secret and tokens cross plain http to the provider')
   }
   if (!config.provider.pkce) warnings.push('provider.pkce is off: the authorization code is not bound to the login')
   if (config.production && config.metrics.port === undefined) {

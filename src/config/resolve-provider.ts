@@ -55,6 +55,7 @@ export function resolveProvider(input: ProviderInput): { provider: ProviderConfi
     logoutIdTokenHint: input.logoutIdTokenHint,
     timeoutMs: input.timeoutMs,
     idTokenIssuedWithinSeconds: input.idTokenIssuedWithinSeconds,
+    allowInsecureHttp: input.allowInsecureHttp,
   }
   problems.push(...reachabilityProblems(provider, problems))
   return { provider, problems }

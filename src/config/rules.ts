@@ -167,9 +167,38 @@ function isDirectory(path: string): boolean {
   }
 }
 
+/** The provider keys that hold a URL the broker calls or sends the browser to (a dialect builds on baseUrl). */
+const providerUrlKeys = [
+  'issuer', 'baseUrl', 'authorizationEndpoint', 'tokenEndpoint', 'userinfoEndpoint', 'revocationEndpoint', 'endSessionEndpoint',
+] as const
+
+/** The provider URLs that are http: (key and URL), loopback ones included when `loopback` is true. */
+export function httpProviderUrls(
+  provider: Partial<Record<(typeof providerUrlKeys)[number], string | URL>>,
+  opts: { loopback: boolean },
+): Array<{ key: string; url: URL }> {
+  return providerUrlKeys.flatMap((key) => {
+    const value = provider[key]
+    if (value === undefined) return []
+    const url = new URL(value)
+    if (url.protocol !== 'http:' || (!opts.loopback && loopbackHosts.includes(url.hostname))) return []
+    return [{ key: `provider.${key}`, url }]
+  })
+}
+
+/**
+ * RFC 6749 §2.3.1, §3.1, §3.2 require TLS on these endpoints: the client secret, codes and tokens cross
+ * these links. Plain http outside loopback only with `provider.allowInsecureHttp` (a network the operator trusts).
+ */
+function insecureProviderProblems(provider: Sections['provider']): string[] {
+  if (provider === undefined || provider.allowInsecureHttp) return []
+  return httpProviderUrls(provider, { loopback: false }).map(({ key }) =>
+    `${key}: must be https in production (http only on localhost, 127.0.0.1 or [::1]; provider.allowInsecureHttp: true if the network is trusted)`)
+}
+
 /** Production refuses what is only safe on a developer's machine. */
-function productionProblems({ publicUrl, session, redis, trustProxy }: Sections): string[] {
-  const problems: string[] = [...trustProxyProblems(trustProxy)]
+function productionProblems({ publicUrl, session, redis, trustProxy, provider }: Sections): string[] {
+  const problems: string[] = [...trustProxyProblems(trustProxy), ...insecureProviderProblems(provider)]
   if (publicUrl !== undefined) {
     const url = new URL(publicUrl)
     if (url.protocol === 'http:' && !loopbackHosts.includes(url.hostname)) {

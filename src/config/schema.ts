@@ -148,6 +148,8 @@ const providerSchema = z.strictObject({
   timeoutMs: z.number().int().positive().default(10000).describe('timeout of each call to the provider'),
   idTokenIssuedWithinSeconds: z.number().int().min(60).max(86400).default(300)
     .describe('an ID token whose iat is older than this is refused (OIDC Core §3.1.3.7 step 10)'),
+  allowInsecureHttp: z.boolean().default(false)
+    .describe('production: allow http provider URLs outside loopback (only on a network you trust; a warning at start)'),
 })
 
 // RFC 8693 §2.1: `audience` is the logical name of the target service, any string the provider knows

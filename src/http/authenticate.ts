@@ -10,6 +10,7 @@ import type { JobClientConfig } from '../config/types.js'
 import { jobTokenPrefix, type JobTokens } from '../jobs/job-tokens.js'
 import { BffError, csrfFailed, sessionExpired, unauthorized } from '../errors.js'
 import { checkStoreAvailable } from './middleware/store-guard.js'
+import type { SessionLifecycle } from './session-lifecycle.js'
 
 /** A request authenticated as one user session, whichever transport carried it. */
 export interface SessionCaller {
@@ -104,6 +105,8 @@ export function createAuthenticator(deps: {
   publicUrl: URL
   dpop: DpopVerifier
   jobs: JobTokens
+  /** a session past its absolute timeout is ended here (grant, index entries, record) */
+  sessions: Pick<SessionLifecycle, 'end'>
 }): Authenticator {
   // session id → grant id: immutable once set (login issues a new id), so the grant can be read in parallel with
   // the session. Only ids are cached: the session itself is read from the store on every request (revocation holds)
@@ -121,7 +124,7 @@ export function createAuthenticator(deps: {
     }
     const expiresAt = absoluteDeadline(session, deps.timeouts)
     if (deps.now() > expiresAt) {
-      await deps.httpSession.destroy(id)
+      await deps.sessions.end(id, session, { revoke: false, reason: 'absolute' })
       throw sessionExpired({ detail: 'absolute timeout' })
     }
     deps.httpSession.touch(id, session)

@@ -5,6 +5,7 @@ import type { Logger } from '../observability/logger.js'
 import { LogEvents, type LogEvent } from '../observability/log-events.js'
 import { defaultMessages, storeUnavailable, toBffError, type BffError } from '../errors.js'
 import { errorPage, errorPageCsp } from './error-page.js'
+import { rejectReasonOf, type Metrics } from '../observability/metrics.js'
 
 /** A browser navigation (HTML wanted) gets a plain page; XHR/fetch and API routes get JSON. */
 export function wantsHtml(req: IncomingMessage): boolean {
@@ -33,6 +34,14 @@ export interface ErrorWriterOptions {
   cookieSecure: boolean
   /** a Redis timeout or dropped connection, wherever it came from: 503, never a 500 */
   isStoreError?: (err: unknown) => boolean
+  /** counts refusals by reason (bff_requests_rejected_total) */
+  metrics?: Pick<Metrics, 'requestsRejected'>
+}
+
+/** Counts a refusal of the caller; server failures and 404s are not rejections (bff_http_requests_total has them). */
+export function countRejection(metrics: Pick<Metrics, 'requestsRejected'> | undefined, error: BffError) {
+  const reason = rejectReasonOf(error.code)
+  if (reason && metrics) metrics.requestsRejected.inc({ reason })
 }
 
 /** What a route knows about its failure beyond the error: the event to log it under and a few safe fields. */
@@ -78,6 +87,7 @@ function logFailure(req: IncomingMessage, error: BffError, logger: Logger) {
 export function writeError(req: IncomingMessage, res: ServerResponse, err: unknown, html: boolean, opts: ErrorWriterOptions) {
   const error = failureOf(err, opts)
   logFailure(req, error, opts.logger)
+  countRejection(opts.metrics, error)
   if (res.headersSent) {
     res.destroy()
     return
@@ -108,10 +118,11 @@ export function writeUpgradeRefusal(
   req: IncomingMessage,
   socket: Duplex,
   err: unknown,
-  opts: Pick<ErrorWriterOptions, 'logger' | 'isStoreError'>,
+  opts: Pick<ErrorWriterOptions, 'logger' | 'isStoreError' | 'metrics'>,
 ) {
   const error = failureOf(err, opts)
   logFailure(req, error, opts.logger)
+  countRejection(opts.metrics, error)
   if (socket.destroyed) return
   const body = JSON.stringify({ error: error.code, message: messageOf(error) })
   const challenge = error.status === 401 ? `WWW-Authenticate: ${error.wwwAuthenticate ?? 'Cookie realm="bff"'}\r\n` : ''

@@ -9,6 +9,7 @@ import type { Logger } from '../observability/logger.js'
 import { LogEvents } from '../observability/log-events.js'
 import type { SessionLifecycle } from './session-lifecycle.js'
 import { revokeGrantTokens } from './revocation.js'
+import type { SessionEndReason } from '../observability/metrics.js'
 
 /** A session as the session administration API shows it: opaque id, no credential, times in epoch seconds. */
 export interface SessionView {
@@ -36,12 +37,14 @@ export interface SessionAdmin {
   /** revokes the offline grant with that public id (at the provider too) and ends the sessions using it */
   revokeGrant(publicId: string, owner?: string): Promise<boolean>
   /** an offline grant is gone: revoked at the provider when asked, removed, and its sessions ended */
-  dropGrant(grant: OfflineGrant, opts: { revoke: boolean }): Promise<void>
+  dropGrant(grant: OfflineGrant, opts: { revoke: boolean; reason: SessionEndReason }): Promise<void>
   /** sign-out everywhere: every session and offline grant of the user */
   endUser(sub: string): Promise<{ sessions: number; grants: number }>
 }
 
 const seconds = (ms: number) => Math.floor(ms / 1000)
+/** the user acting on their own sessions (an owner is given), or an operator through the admin API */
+const actorOf = (owner: string | undefined): SessionEndReason => (owner === undefined ? 'admin' : 'self_service')
 
 /**
  * Session administration over the session index (self-service and the admin API share it). Every read goes to the
@@ -76,14 +79,14 @@ export function createSessionAdmin(deps: {
     return Math.max(session.createdAt, deps.now() - (timeoutsOf(session, deps.timeouts).idleTimeoutSeconds * 1000 - left))
   }
 
-  async function dropGrant(grant: OfflineGrant, opts: { revoke: boolean }) {
+  async function dropGrant(grant: OfflineGrant, opts: { revoke: boolean; reason: SessionEndReason }) {
     const record = await deps.grants.get(grant.grantId)
     // RFC 7009: best effort, refresh and access tokens; the grant is gone on our side whatever the provider answers
     if (opts.revoke && record) await revokeGrantTokens(deps, record)
     await deps.grants.delete(grant.grantId)
     await deps.offlineGrants.remove(grant)
     for (const { sessionId, session } of await sessionsOf(grant.sub)) {
-      if (session.grantId === grant.grantId) await deps.sessions.end(sessionId, session, { revoke: false })
+      if (session.grantId === grant.grantId) await deps.sessions.end(sessionId, session, { revoke: false, reason: opts.reason })
     }
     deps.logger.info({ event: LogEvents.grantRevoked, sub: grant.sub, grant: grant.publicId }, 'offline grant ended')
   }
@@ -121,21 +124,21 @@ export function createSessionAdmin(deps: {
       const sessionId = await deps.index.byPublicId(publicId)
       const session = sessionId === undefined ? undefined : await deps.httpSession.load(sessionId)
       if (!sessionId || !session || (owner !== undefined && session.sub !== owner)) return undefined
-      await deps.sessions.end(sessionId, session, { revoke: true })
+      await deps.sessions.end(sessionId, session, { revoke: true, reason: actorOf(owner) })
       return { sessionId, session }
     },
     async revokeGrant(publicId, owner) {
       const grant = await deps.offlineGrants.byPublicId(publicId)
       if (!grant || (owner !== undefined && grant.sub !== owner)) return false
-      await dropGrant(grant, { revoke: true })
+      await dropGrant(grant, { revoke: true, reason: actorOf(owner) })
       return true
     },
     dropGrant,
     async endUser(sub) {
       const sessions = await sessionsOf(sub)
-      for (const { sessionId, session } of sessions) await deps.sessions.end(sessionId, session, { revoke: true })
+      for (const { sessionId, session } of sessions) await deps.sessions.end(sessionId, session, { revoke: true, reason: 'admin' })
       const grants = await deps.offlineGrants.list(sub)
-      for (const grant of grants) await dropGrant(grant, { revoke: true })
+      for (const grant of grants) await dropGrant(grant, { revoke: true, reason: 'admin' })
       return { sessions: sessions.length, grants: grants.length }
     },
   }

@@ -10,6 +10,7 @@ import { readSubject, userClaims, type BrokerSession, type SessionTimeouts } fro
 import { newHandle, sessionIdOfHandle } from '../mobile/handles.js'
 import type { Logger } from '../observability/logger.js'
 import { LogEvents } from '../observability/log-events.js'
+import type { Metrics, SessionEndReason } from '../observability/metrics.js'
 import { revokeGrantTokens } from './revocation.js'
 import { BffError, loginFailed, sessionExpired } from '../errors.js'
 
@@ -26,8 +27,16 @@ export interface SessionLifecycle {
    * use of the code is ending them (then nothing is written back). Throws session_expired when the grant is gone.
    */
   redeemed(sessionId: string, session: BrokerSession): Promise<BrokerSession>
-  /** ends one session: grant, index entries and session record; revokes the refresh token when asked */
-  end(sessionId: string, broker: BrokerSession, opts: { revoke: boolean }): Promise<{ idToken?: string }>
+  /**
+   * ends one session: grant, index entries and session record; revokes the refresh token when asked. The reason is
+   * counted in bff_session_ends_total.
+   */
+  end(sessionId: string, broker: BrokerSession, opts: EndOptions): Promise<{ idToken?: string }>
+}
+
+export interface EndOptions {
+  revoke: boolean
+  reason: SessionEndReason
 }
 
 export const newId = () => randomBytes(32).toString('base64url')
@@ -50,6 +59,7 @@ export function createSessionLifecycle(deps: {
   /** jobs.offlineGrantIdleSeconds, in ms */
   offlineGrantIdleMs: number
   now: () => number
+  metrics?: Pick<Metrics, 'sessionEnds'>
 }): SessionLifecycle {
   const ttlMs = deps.timeouts.browser.absoluteTimeoutSeconds * 1000
   const mobileTtlMs = deps.timeouts.mobile.absoluteTimeoutSeconds * 1000
@@ -124,15 +134,16 @@ export function createSessionLifecycle(deps: {
     }
   }
 
-  async function end(sessionId: string, broker: BrokerSession, opts: { revoke: boolean }) {
+  async function end(sessionId: string, broker: BrokerSession, opts: EndOptions) {
     const grant = await deps.grants.get(broker.grantId)
     // an offline grant outlives its sessions (OIDC Back-Channel Logout §2.7): only its own revocation ends it
     const keepGrant = grant?.offline === true
     if (!keepGrant) await deps.grants.delete(broker.grantId)
-    const { sub, providerSub, providerSid } = broker
-    await deps.index.remove(sessionId, { sub, providerSub, providerSid })
+    // every index entry of the session goes, its public id too
+    await deps.index.remove(sessionId, broker)
     await deps.httpSession.destroy(sessionId)
     deps.watch.ended(sessionId)
+    deps.metrics?.sessionEnds.inc({ reason: opts.reason })
     // RFC 7009: the refresh token and the access tokens (an offline grant's tokens serve on, so they stay)
     if (opts.revoke && !keepGrant && grant) await revokeGrantTokens(deps, grant)
     return { idToken: grant?.tokens.idToken }
@@ -148,7 +159,7 @@ export function createSessionLifecycle(deps: {
       const previousId = req.sessionID
       // a new session id at login: the pre-login id (possibly planted by an attacker) is dead afterwards
       await new Promise<void>((resolve, reject) => req.session.regenerate((err) => (err ? reject(err) : resolve())))
-      if (previous) await end(previousId, previous, { revoke: true })
+      if (previous) await end(previousId, previous, { revoke: true, reason: 'relogin' })
       req.session.broker = broker
       await new Promise<void>((resolve, reject) => req.session.save((err) => (err ? reject(err) : resolve())))
       await deps.index.add(req.sessionID, broker, ttlMs)

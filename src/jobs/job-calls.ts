@@ -45,7 +45,7 @@ export function createJobCalls(deps: {
         return token
       } catch (err) {
         if (!(err instanceof BffError && err.code === 'session_expired')) throw err
-        await deps.admin.dropGrant(grant, { revoke: false })
+        await deps.admin.dropGrant(grant, { revoke: false, reason: 'invalid_grant' })
       }
     }
     throw noOfflineGrant({ detail: 'no usable offline grant for the user' })

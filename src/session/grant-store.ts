@@ -41,6 +41,16 @@ export interface GrantStore {
 
 const maxOpened = 10_000
 
+/**
+ * What a grant record keeps: the tokens, not what was read from them at login. The ID token's claims are in the ID
+ * token itself and the user's claims in the session; `extra` served the subject lookup at login (README "Memory per
+ * session"). A refresh answer's ID token claims are not needed later either.
+ */
+function storedShape(grant: Grant): Grant {
+  const { idTokenClaims: _claims, extra: _extra, ...tokens } = grant.tokens
+  return { ...grant, tokens }
+}
+
 export function createGrantStore(deps: { store: KeyValueStore; keyRing: KeyRing; prefix: string }): GrantStore {
   const key = redisKeys(deps.prefix).grant
   // The hot path reads the same sealed record on every API call: the grant last opened per id is kept, parsed and
@@ -71,7 +81,7 @@ export function createGrantStore(deps: { store: KeyValueStore; keyRing: KeyRing;
       }
     },
     async put(grant, ttlMs) {
-      await deps.store.set(key(grant.id), deps.keyRing.seal(JSON.stringify(grant), `grant:${grant.id}`), ttlMs)
+      await deps.store.set(key(grant.id), deps.keyRing.seal(JSON.stringify(storedShape(grant)), `grant:${grant.id}`), ttlMs)
     },
     async extend(id, ttlMs) {
       const sealed = await deps.store.get(key(id))

@@ -61,9 +61,22 @@ export function unsignSessionCookie(value: string, secrets: readonly string[]): 
   return undefined
 }
 
-// express-session's record shape, so the cookie and the handle are two transports of one session model
-const recordOf = (broker: BrokerSession) =>
-  ({ cookie: { path: '/', httpOnly: true, originalMaxAge: null }, broker }) as unknown as SessionData
+// the stored record: `{broker}`, the same for the cookie and the handle (two transports of one session model)
+const recordOf = (broker: BrokerSession) => ({ broker }) as unknown as SessionData
+
+/**
+ * Records are stored without express-session's `cookie` object: its flags are the config's and it has no expiry
+ * (a session cookie; Redis's TTL is the timeout), so keeping a copy in every record only costs memory (README
+ * "Memory per session"). Reading rebuilds it from the config, which express-session needs; older records that
+ * still carry one read the same.
+ */
+function recordSerializer(cookie: { secure: boolean; sameSite: SessionConfig['sameSite'] }) {
+  return {
+    stringify: (sess: SessionData) => JSON.stringify({ ...sess, cookie: undefined }),
+    parse: (text: string) =>
+      ({ ...JSON.parse(text), cookie: { path: '/', httpOnly: true, originalMaxAge: null, ...cookie } }) as SessionData,
+  }
+}
 
 /**
  * express-session over connect-redis (ioredis) or, for the demo only, express-session's MemoryStore.
@@ -87,6 +100,7 @@ export function createHttpSession(deps: {
         ttl: (sess: { broker?: BrokerSession }) => recordTtlSeconds(sess.broker, now(), timeouts),
         // touch is done by `touch()` below, off the response's critical path
         disableTouch: true,
+        serializer: recordSerializer({ secure: config.secure, sameSite: config.sameSite }),
       })
     : new session.MemoryStore()
   const middleware = session({
@@ -165,7 +179,7 @@ export function createHttpSession(deps: {
         return exists
       }
       // connect-redis's own format (JSON) and key, so express-session and load() read it back alike
-      return (await deps.redis.set(sessionKey(sessionId), JSON.stringify(recordOf(broker)), 'EX', ttl, 'XX')) === 'OK'
+      return (await deps.redis.set(sessionKey(sessionId), JSON.stringify({ broker }), 'EX', ttl, 'XX')) === 'OK'
     },
     destroy(sessionId) {
       return new Promise((resolve, reject) => store.destroy(sessionId, (err) => (err ? reject(err) : resolve())))

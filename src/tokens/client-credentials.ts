@@ -48,7 +48,12 @@ const unknownLifetimeCacheMs = 300_000
 export function createClientCredentials(deps: ClientCredentialsDeps): ClientCredentials {
   const flights = createSingleFlight()
   const keys = redisKeys(deps.prefix)
-  const lockOptions: LockOptions = { ...lockOptionsFor(deps.providerTimeoutMs ?? 10_000), ...deps.lock }
+  const lockOptions: LockOptions = {
+    ...lockOptionsFor(deps.providerTimeoutMs ?? 10_000),
+    onWait: (seconds, outcome) => deps.metrics.lockWaitSeconds.observe({ lock: 'client_credentials', outcome }, seconds),
+    ...deps.lock,
+  }
+  const cache = (result: 'hit' | 'miss' | 'stale') => deps.metrics.clientCredentialsCache.inc({ result })
   const fresh = (t: TokenView) => !needsRefresh(t.expiresAt, deps.clock.now(), deps.refreshSkewSeconds, t.expiresIn)
 
   async function read(id: string): Promise<TokenView | undefined> {
@@ -72,6 +77,7 @@ export function createClientCredentials(deps: ClientCredentialsDeps): ClientCred
 
   async function fetch(id: string, request: ClientCredentialsRequest): Promise<string> {
     const cached = await read(id)
+    // another request or instance fetched while this one waited for the lock
     if (cached && fresh(cached)) return cached.accessToken
     try {
       const answer = await deps.provider.clientCredentials({ scope: request.scopes, resource: request.resource })
@@ -90,14 +96,21 @@ export function createClientCredentials(deps: ClientCredentialsDeps): ClientCred
     async tokenFor(request = {}) {
       const id = cacheId(request)
       const cached = await read(id)
-      if (cached && fresh(cached)) return cached.accessToken
+      if (cached && fresh(cached)) {
+        cache('hit')
+        return cached.accessToken
+      }
+      cache('miss')
       try {
         return await flights.run(id, () =>
           withLock(deps.store, keys.clientCredentialsLock(id), () => fetch(id, request), lockOptions),
         )
       } catch (err) {
         const transient = err instanceof BffError && err.code === 'idp_unavailable'
-        if (transient && cached && !isExpired(cached.expiresAt, deps.clock.now())) return cached.accessToken
+        if (transient && cached && !isExpired(cached.expiresAt, deps.clock.now())) {
+          cache('stale')
+          return cached.accessToken
+        }
         throw err
       }
     },

@@ -36,7 +36,10 @@ export interface GrantRefresher {
 
 export function createGrantRefresher(deps: GrantRefresherDeps): GrantRefresher {
   const { grants, clock, logger, metrics } = deps
-  const grace = createRotationGrace({ store: deps.store, grants, prefix: deps.prefix })
+  const grace = createRotationGrace({
+    store: deps.store, grants, prefix: deps.prefix,
+    onHit: (outcome) => metrics.rotationGraceHits.inc({ outcome }),
+  })
 
   async function callProvider(
     grant: Grant,
@@ -48,13 +51,13 @@ export function createGrantRefresher(deps: GrantRefresherDeps): GrantRefresher {
     const options = audience ? { scope: audience.scope, resource: audience.resource } : undefined
     try {
       const answer = await deps.provider.refresh(refreshToken, options)
-      metrics.tokenRefreshes.inc({ outcome: 'success' })
+      metrics.tokenRefreshes.inc({ outcome: 'ok' })
       const rotated = answer.refreshToken !== undefined && answer.refreshToken !== refreshToken
       logger.info({ event: LogEvents.tokenRefreshed, ...fields, rotated }, 'token refreshed')
       return answer
     } catch (err) {
       const code = err instanceof BffError ? err.code : 'server_error'
-      metrics.tokenRefreshes.inc({ outcome: code })
+      metrics.tokenRefreshes.inc({ outcome: refreshOutcomeOf(code) })
       const detail = err instanceof BffError ? err.detail : undefined
       logger.warn({ event: LogEvents.tokenRefreshFailed, ...fields, code, detail }, 'token refresh failed')
       // RFC 6749 §5.2 invalid_grant: the refresh token is dead for good, and the grant goes with it (invariant 9)
@@ -104,6 +107,13 @@ export function createGrantRefresher(deps: GrantRefresherDeps): GrantRefresher {
       return answer.accessToken
     },
   }
+}
+
+/** RFC 6749 §5.2 invalid_grant ends the grant; an unreachable provider is transient (503, the session stays) */
+function refreshOutcomeOf(code: string): 'invalid_grant' | 'transient' | 'error' {
+  if (code === 'session_expired') return 'invalid_grant'
+  if (code === 'idp_unavailable') return 'transient'
+  return 'error'
 }
 
 function nextGrant(grant: Grant, answer: TokenSet, audience: Audience | undefined): Grant {

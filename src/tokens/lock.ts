@@ -7,6 +7,8 @@ export interface LockOptions {
   leaseMs: number
   /** how long a waiter polls before it gives up with 503 */
   waitMs: number
+  /** how long the lock took to get (bff_token_lock_wait_seconds), or how long was waited before giving up */
+  onWait?: (seconds: number, outcome: 'acquired' | 'timeout') => void
 }
 
 /**
@@ -43,11 +45,14 @@ export async function withLock<T>(
 }
 
 async function acquire(store: KeyValueStore, key: string, holder: string, options: LockOptions): Promise<void> {
+  const started = performance.now()
+  const waited = (outcome: 'acquired' | 'timeout') => options.onWait?.((performance.now() - started) / 1000, outcome)
   const deadline = Date.now() + options.waitMs
   for (let attempt = 0; ; attempt++) {
-    if (await store.setIfAbsent(key, holder, options.leaseMs)) return
+    if (await store.setIfAbsent(key, holder, options.leaseMs)) return waited('acquired')
     const leftMs = deadline - Date.now()
     if (leftMs <= 0) {
+      waited('timeout')
       throw idpUnavailable({ detail: `token refresh lock not acquired within ${options.waitMs} ms` })
     }
     await sleep(Math.min(leftMs, backoffMs(attempt)))

@@ -26,6 +26,8 @@ export interface RotationGraceOptions {
   graceMs?: number
   /** how long a reader waits for the newer grant before answering 503 */
   catchUpMs?: number
+  /** a reader found a grant older than a recorded rotation: it caught up, or gave up with 503 */
+  onHit?: (outcome: 'caught_up' | 'unavailable') => void
 }
 
 export function createRotationGrace(options: RotationGraceOptions): RotationGrace {
@@ -49,12 +51,16 @@ export function createRotationGrace(options: RotationGraceOptions): RotationGrac
     },
     async readCurrent(grantId) {
       const deadline = Date.now() + catchUpMs
-      for (;;) {
+      for (let waited = false; ; waited = true) {
         const grant = await grants.get(grantId)
         if (!grant) return undefined
         const newer = await recordedVersion(grant)
-        if (newer === undefined) return grant
+        if (newer === undefined) {
+          if (waited) options.onHit?.('caught_up')
+          return grant
+        }
         if (Date.now() >= deadline) {
+          options.onHit?.('unavailable')
           // never replay: a 503 keeps the session, and the grant record catches up or the grace ends
           throw idpUnavailable({ detail: `grant record older than rotated version ${newer}` })
         }

@@ -47,7 +47,11 @@ export function createTokenManager(deps: TokenManagerDeps): TokenManager {
   const refresher = createGrantRefresher({ ...deps, backoff })
   const keys = redisKeys(deps.prefix)
   const exchanger = createTokenExchanger({ ...deps, backoff, refresher })
-  const lockOptions: LockOptions = { ...lockOptionsFor(deps.providerTimeoutMs ?? 10_000), ...deps.lock }
+  const lockOptions: LockOptions = {
+    ...lockOptionsFor(deps.providerTimeoutMs ?? 10_000),
+    onWait: (seconds, outcome) => deps.metrics.lockWaitSeconds.observe({ lock: 'grant', outcome }, seconds),
+    ...deps.lock,
+  }
   const tracer = activeTracer()
 
   /** While the grant is in backoff the provider is not asked and the lock not taken (checked again under it). */

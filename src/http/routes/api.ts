@@ -5,7 +5,7 @@ import type { ApiProxy } from '../../proxy/api-proxy.js'
 import type { RouteMatch, RouteTable } from '../../proxy/upstreams.js'
 import type { TokenManager } from '../../tokens/token-manager.js'
 import type { ClientCredentials } from '../../tokens/client-credentials.js'
-import type { HttpSession } from '../../session/http-session.js'
+import type { SessionLifecycle } from '../session-lifecycle.js'
 import type { JobCalls } from '../../jobs/job-calls.js'
 import type { SessionWatch } from '../../session/session-watch.js'
 import type { SecurityHeaders } from '../security-headers.js'
@@ -20,7 +20,8 @@ export interface ApiRouteDeps {
   auth: Authenticator
   tokenManager: TokenManager
   clientCredentials: ClientCredentials
-  httpSession: HttpSession
+  /** a session whose grant is gone (invalid_grant) is ended here */
+  sessions: Pick<SessionLifecycle, 'end'>
   jobCalls: JobCalls
   /** ties each WebSocket tunnel to its session and lifetime */
   sessionWatch: Pick<SessionWatch, 'add'>
@@ -54,7 +55,7 @@ export function createApiRoutes(deps: ApiRouteDeps) {
     } catch (err) {
       // the grant is gone (invalid_grant, or expired with no refresh token): the session goes with it
       if (!(err instanceof BffError && err.code === 'session_expired')) throw err
-      await deps.httpSession.destroy(caller.sessionId)
+      await deps.sessions.end(caller.sessionId, caller.session, { revoke: false, reason: 'invalid_grant' })
       throw caller.transport === 'handle' ? expiredHandle(schemeOf(caller.session), err) : err
     }
   }

@@ -73,7 +73,7 @@ async function endNamedSessions(deps: BackchannelLogoutDeps, claims: LogoutToken
     if (claims.sid && broker.providerSid !== claims.sid) continue
     // the ID token's sub; records from before providerSub existed only have the broker's subject
     if (claims.sub && (broker.providerSub ?? broker.sub) !== claims.sub) continue
-    await deps.sessions.end(id, broker, { revoke: false })
+    await deps.sessions.end(id, broker, { revoke: false, reason: 'backchannel' })
     ended++
   }
   return ended

@@ -56,7 +56,7 @@ async function endSessionsOf(deps: FrontchannelLogoutDeps, sid: string): Promise
     for (const id of await deps.index.find({ providerSid: sid })) {
       const broker = await deps.httpSession.load(id)
       if (!broker || broker.providerSid !== sid) continue
-      await deps.sessions.end(id, broker, { revoke: false })
+      await deps.sessions.end(id, broker, { revoke: false, reason: 'frontchannel' })
       ended++
     }
     return ended

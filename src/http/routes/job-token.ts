@@ -3,6 +3,8 @@ import type { JobsConfig } from '../../config/types.js'
 import type { KeyValueStore } from '../../session/store.js'
 import type { Logger } from '../../observability/logger.js'
 import { LogEvents } from '../../observability/log-events.js'
+import type { Metrics } from '../../observability/metrics.js'
+import { countRejection } from '../errors.js'
 import { parseBasicCredentials, type BasicCredentials, type JobAuthResult, type JobClients } from '../../jobs/job-clients.js'
 import type { JobTokens } from '../../jobs/job-tokens.js'
 import { createRateLimiter, hashKey, type WindowLimit } from '../rate-limit.js'
@@ -101,9 +103,14 @@ function readGrantType(req: Request): void {
  * broker's `{error, message}`; a 401 names the Basic scheme (§5.2 invalid_client, RFC 7617 §2). Mounted right after
  * the route, so it also answers for the store guard and the body parser before it.
  */
-export function createJobTokenErrors(deps: { logger: Logger; isStoreError: (err: unknown) => boolean }): ErrorRequestHandler {
+export function createJobTokenErrors(deps: {
+  logger: Logger
+  isStoreError: (err: unknown) => boolean
+  metrics?: Pick<Metrics, 'requestsRejected'>
+}): ErrorRequestHandler {
   return (err, req, res, _next) => {
     const error = toBffError(deps.isStoreError(err) ? storeUnavailable({ cause: err }) : err)
+    countRejection(deps.metrics, error)
     const log = error.expose ? deps.logger.warn.bind(deps.logger) : deps.logger.error.bind(deps.logger)
     log({ event: LogEvents.requestFailed, error: error.code, status: error.status, detail: error.detail, method: req.method, path: req.path }, error.code)
     if (res.headersSent) return void res.destroy()

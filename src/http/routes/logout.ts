@@ -30,7 +30,7 @@ export function createLogoutRoute(deps: {
     const broker = currentSession(req)
     if (!broker) return res.redirect(302, '/')
     if (req.query.sid !== broker.logoutSid) throw invalidRequest({ message: 'The logout link does not match this session.' })
-    const { idToken } = await deps.sessions.end(req.sessionID, broker, { revoke: true })
+    const { idToken } = await deps.sessions.end(req.sessionID, broker, { revoke: true, reason: 'logout' })
     // and tell express-session, so that nothing writes the session back at the end of this response
     await new Promise<void>((resolve) => req.session.destroy(() => resolve()))
     res.clearCookie(deps.sessionCookie.name, {

@@ -68,7 +68,7 @@ async function pendingMobileSession() {
 describe('a redemption racing a second use of its code', () => {
   it('when the second use ends the session between the first redemption\'s read and its writes, then nothing is written back', async () => {
     const { sessionId, session, grantKey, sessionKey } = await pendingMobileSession()
-    interleave = async () => void (await lifecycle.end(sessionId, session, { revoke: false }))
+    interleave = async () => void (await lifecycle.end(sessionId, session, { revoke: false, reason: 'handoff_refused' }))
     await lifecycle.redeemed(sessionId, session)
     expect(await redis.exists(sessionKey)).toBe(0)
     expect(await redis.exists(grantKey)).toBe(0)

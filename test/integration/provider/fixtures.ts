@@ -22,6 +22,7 @@ export function providerConfig(overrides: Partial<ProviderConfig>): ProviderConf
     pkce: true,
     timeoutMs: 5000,
     idTokenIssuedWithinSeconds: 300,
+    allowInsecureHttp: false,
     ...overrides,
   }
 }

@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createBrowser, login, startBrokerWithUpstream, type TestBroker } from '../../support/start-app.js'
 import { TEST_CLIENT_SECRET } from '../../support/oidc-provider.js'
 import type { Upstream } from '../../support/upstream.js'
+import { findSample, samples } from '../../support/prometheus.js'
 
 // /metrics is what an operator scrapes (docs/architecture.md "Who uses it"): Prometheus text, request counts by route, login
 // outcomes, process metrics, and never a secret.
@@ -18,28 +19,7 @@ beforeAll(async () => {
 })
 afterAll(() => stop?.())
 
-interface Sample {
-  name: string
-  labels: Record<string, string>
-  value: number
-}
-
-/** The samples of the Prometheus text format (comments skipped). */
-function samples(text: string): Sample[] {
-  return text
-    .split('\n')
-    .filter((line) => line && !line.startsWith('#'))
-    .map((line) => {
-      const match = /^([a-zA-Z_:][\w:]*)(?:\{(.*)\})? (\S+)/.exec(line)
-      if (!match) throw new Error(`not a Prometheus sample line: ${line}`)
-      const labels: Record<string, string> = {}
-      for (const [, key = '', value = ''] of (match[2] ?? '').matchAll(/(\w+)="((?:[^"\\]|\\.)*)"/g)) labels[key] = value
-      return { name: match[1] ?? '', labels, value: Number(match[3]) }
-    })
-}
-
-const find = (all: Sample[], name: string, labels: Record<string, string>) =>
-  all.find((s) => s.name === name && Object.entries(labels).every(([k, v]) => s.labels[k] === v))
+const find = findSample
 
 describe('/metrics', () => {
   it('when requests and a login happened, then /metrics is Prometheus text with counts by route, login outcomes and process metrics, and holds no secret', async () => {

@@ -84,6 +84,7 @@ describe('rotation grace', () => {
     expect(await b.manager.accessTokenFor(session)).toBe(refreshed)
     expect(endpoint.refreshCalls).toBe(1)
     expect(endpoint.replays).toBe(0)
+    expect((await b.metrics.rotationGraceHits.get()).values).toEqual([expect.objectContaining({ value: 1, labels: { outcome: 'caught_up' } })])
   })
 
   it('when the newer grant never shows up within the grace, then the answer is idp_unavailable and the rotated refresh token is not presented', async () => {
@@ -94,5 +95,6 @@ describe('rotation grace', () => {
     expect(endpoint.refreshCalls).toBe(1)
     expect(endpoint.replays).toBe(0)
     expect(await b.grants.get(session.grantId)).toMatchObject({ version: 1 })
+    expect((await b.metrics.rotationGraceHits.get()).values).toEqual([expect.objectContaining({ value: 1, labels: { outcome: 'unavailable' } })])
   })
 })

@@ -17,7 +17,7 @@ export function createMobileLogoutRoute(deps: {
   return async (req, res) => {
     const caller = callerOf(req)
     if (caller.kind !== 'session') throw unauthorized()
-    await deps.sessions.end(caller.sessionId, caller.session, { revoke: true })
+    await deps.sessions.end(caller.sessionId, caller.session, { revoke: true, reason: 'mobile_logout' })
     if (caller.transport === 'cookie') {
       const { name, secure, sameSite } = deps.sessionCookie
       res.clearCookie(name, { path: '/', httpOnly: true, secure, sameSite })

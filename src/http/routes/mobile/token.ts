@@ -96,6 +96,6 @@ export function createMobileTokenRoute(deps: {
 
   async function endSession(sessionId: string) {
     const session: BrokerSession | undefined = await deps.httpSession.load(sessionId)
-    if (session) await deps.sessions.end(sessionId, session, { revoke: true })
+    if (session) await deps.sessions.end(sessionId, session, { revoke: true, reason: 'handoff_refused' })
   }
 }
