@@ -1,15 +1,17 @@
 import { Redis } from 'ioredis'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import { createBrowser, login, startBrokerWithUpstream, type TestBroker } from '../../support/start-app.js'
 import type { Browser } from '../../support/browser.js'
 import { TEST_CLIENT_ID, TEST_CLIENT_SECRET, type RunningOidcProvider } from '../../support/oidc-provider.js'
 import { readSessionGrant } from '../../support/grants.js'
-import { createTestClock } from '../../support/clock.js'
+import { createOffsetClock } from '../../support/clock.js'
 
 // bff_token_refreshes_total{outcome} and bff_session_ends_total{reason}: each way a refresh or a session ends is
 // counted under its own name, and a session the broker ends loses its grant with it.
 
-const clock = createTestClock()
+// the broker's own time moves ahead in a test; each test starts again at the provider's (real) time, whose ID
+// tokens would otherwise look hours old to the broker
+const clock = createOffsetClock()
 let broker: TestBroker
 let idp: RunningOidcProvider
 let stop: () => Promise<void>
@@ -24,6 +26,7 @@ beforeAll(async () => {
   })))
 })
 afterAll(() => stop?.())
+beforeEach(() => clock.reset())
 
 const xhr = { xhr: true, headers: { 'x-csrf': '1' } }
 const api = (b: Browser) => b.get(`${broker.origin}/api/orders/1`, xhr)
