@@ -92,7 +92,7 @@ export async function startTestBroker(opts: TestBrokerOptions): Promise<TestBrok
 
 /** A broker and an oidc-provider that trusts it, started together. */
 export async function startBrokerWithProvider(
-  opts: Omit<TestBrokerOptions, 'issuer'> & { idp?: OidcProviderOptions },
+  opts: Omit<TestBrokerOptions, 'issuer'> & { idp?: OidcProviderOptions; retried?: boolean },
 ): Promise<{ broker: TestBroker; idp: RunningOidcProvider; stop(): Promise<void> }> {
   const port = opts.port ?? (await freePort())
   const origin = `http://127.0.0.1:${port}`
@@ -102,7 +102,17 @@ export async function startBrokerWithProvider(
     backchannelLogoutUri: `${origin}/bff/backchannel-logout`,
     ...opts.idp,
   })
-  const broker = await startTestBroker({ ...opts, port, issuer: idp.issuer })
+  let broker: TestBroker
+  try {
+    broker = await startTestBroker({ ...opts, port, issuer: idp.issuer })
+  } catch (err) {
+    await idp.stop()
+    // the free port was taken by another test file between freePort() and listen(): pick another, once more
+    if ((err as { code?: string }).code === 'EADDRINUSE' && opts.port === undefined && !opts.retried) {
+      return startBrokerWithProvider({ ...opts, retried: true })
+    }
+    throw err
+  }
   return {
     broker,
     idp,
