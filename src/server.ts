@@ -47,7 +47,7 @@ export async function startBroker(
     redis = createRedisClient(config.redis)
     redis.on('error', (err: Error) => logger.warn({ event: LogEvents.redisError, err: err.message }, 'redis error'))
     redis.on('ready', () => logger.info({ event: LogEvents.redisConnected }, 'redis connected'))
-    store = createRedisStore(redis)
+    store = createRedisStore(redis, config.redis.replicaAck)
     // start even when Redis is down: /readyz answers 503 until it is back
     await waitUntilReady(redis, 5000).catch(() => undefined)
   } else {

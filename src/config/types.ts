@@ -17,6 +17,8 @@ export interface RedisConfig {
   tls?: RedisTlsConfig
   sentinel?: { name: string; nodes: Array<{ host: string; port: number }>; username?: string; password?: string }
   cluster?: { nodes: Array<{ host: string; port: number }> }
+  /** redis.waitForReplicas / waitTimeoutMs: the replicas a session or grant write waits for (WAIT) */
+  replicaAck: { replicas: number; timeoutMs: number }
 }
 
 export interface RedisTlsConfig {

@@ -2,6 +2,7 @@ import { Redis, Cluster, ReplyError } from 'ioredis'
 import type { RedisConfig } from '../config/types.js'
 import type { KeyValueStore } from './store.js'
 import { redisClientPlan } from './redis-options.js'
+import { writeWithReplicaAck, type ReplicaAck } from './replica-ack.js'
 
 export type RedisClient = Redis | Cluster
 
@@ -54,7 +55,7 @@ const ioredisUnavailable = [
   'Node is disconnected',
   'connect ETIMEDOUT',
 ]
-const unavailableErrorNames = new Set(['MaxRetriesPerRequestError', 'AbortError', 'ClusterAllFailedError'])
+const unavailableErrorNames = new Set(['MaxRetriesPerRequestError', 'AbortError', 'ClusterAllFailedError', 'ReplicaAckError'])
 // socket failures under ioredis (node's system error codes)
 const unavailableSocketCodes = new Set([
   'ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTCONN', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN',
@@ -83,7 +84,8 @@ export function isStoreUnavailableError(err: unknown): boolean {
   return ioredisUnavailable.includes(err.message)
 }
 
-export function createRedisStore(client: RedisClient): KeyValueStore {
+/** `ack`: the replicas a session or grant write waits for (setReplicated, delReplicated); none by default. */
+export function createRedisStore(client: RedisClient, ack: ReplicaAck = { replicas: 0, timeoutMs: 0 }): KeyValueStore {
   return {
     async ping() {
       await client.ping()
@@ -94,6 +96,12 @@ export function createRedisStore(client: RedisClient): KeyValueStore {
     },
     async set(key, value, ttlMs) {
       await client.set(key, value, 'PX', Math.max(1, Math.ceil(ttlMs)))
+    },
+    async setReplicated(key, value, ttlMs) {
+      await writeWithReplicaAck(client, ['set', key, value, 'PX', Math.max(1, Math.ceil(ttlMs))], ack)
+    },
+    async delReplicated(key) {
+      await writeWithReplicaAck(client, ['del', key], ack)
     },
     async setIfAbsent(key, value, ttlMs) {
       return (await client.set(key, value, 'PX', Math.max(1, Math.ceil(ttlMs)), 'NX')) === 'OK'

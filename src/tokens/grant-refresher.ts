@@ -72,7 +72,7 @@ export function createGrantRefresher(deps: GrantRefresherDeps): GrantRefresher {
   /** Writes `next` unless the grant changed meanwhile; never replaces a newer version with an older one. */
   async function save(next: Grant, usedRefreshToken: string): Promise<void> {
     // recorded before the grant: should the grant write fail, readers answer 503 rather than replay the used token
-    if (next.tokens.refreshToken !== usedRefreshToken) await grace.record(usedRefreshToken, next.version)
+    if (next.tokens.refreshToken !== usedRefreshToken) await grace.record(next.id, usedRefreshToken, next.version)
     await writeUnlessNewer(deps, next)
   }
 
