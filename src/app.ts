@@ -123,6 +123,7 @@ export function createApp(deps: AppDeps): BrokerApp {
     refreshSkewSeconds: config.tokens.refreshSkewSeconds,
     grantTtlMs: config.session.absoluteTimeoutSeconds * 1000,
     providerTimeoutMs: config.provider.timeoutMs,
+    isStoreError: isStoreUnavailableError,
   })
   const clientCredentials = createClientCredentials({
     store, keyRing, provider, clock, prefix, logger, metrics,

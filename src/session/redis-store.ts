@@ -2,7 +2,7 @@ import { Redis, Cluster, ReplyError } from 'ioredis'
 import type { RedisConfig } from '../config/types.js'
 import type { KeyValueStore } from './store.js'
 import { redisClientPlan } from './redis-options.js'
-import { writeWithReplicaAck, type ReplicaAck } from './replica-ack.js'
+import { closeReplicaAckWriter, replicaAckWriter, writeWithReplicaAck, type ReplicaAck } from './replica-ack.js'
 
 export type RedisClient = Redis | Cluster
 
@@ -39,9 +39,11 @@ const INCR_WITH_TTL = `local n = redis.call('incr', KEYS[1]) if n == 1 then redi
 // Redis's own "not now" replies, by the error prefix of a ReplyError (RESP simple errors,
 // https://redis.io/docs/latest/develop/reference/protocol-spec/#simple-errors): a replica after a demotion, memory
 // full under noeviction, a dataset still loading, a primary or cluster down, a multi-key operation during a
-// resharding, a busy script, too few replicas. ioredis follows MOVED/ASK itself.
+// resharding, a busy script, too few replicas. ioredis follows MOVED/ASK for a single command, but not inside a
+// pipeline (auto-pipelining included) whose commands got different answers, e.g. MOVED for two slots of a failed-over
+// primary: the topology is changing, the next request finds the new owner.
 const unavailableReplies = [
-  'READONLY', 'OOM', 'LOADING', 'MASTERDOWN', 'CLUSTERDOWN', 'TRYAGAIN', 'BUSY', 'NOREPLICAS',
+  'READONLY', 'OOM', 'LOADING', 'MASTERDOWN', 'CLUSTERDOWN', 'TRYAGAIN', 'BUSY', 'NOREPLICAS', 'MOVED', 'ASK',
 ]
 // ioredis raises these as plain Errors, so their fixed text is their only kind (compared whole, never searched)
 const ioredisUnavailable = [
@@ -86,6 +88,7 @@ export function isStoreUnavailableError(err: unknown): boolean {
 
 /** `ack`: the replicas a session or grant write waits for (setReplicated, delReplicated); none by default. */
 export function createRedisStore(client: RedisClient, ack: ReplicaAck = { replicas: 0, timeoutMs: 0 }): KeyValueStore {
+  if (ack.replicas > 0) replicaAckWriter(client)
   return {
     async ping() {
       await client.ping()
@@ -143,6 +146,7 @@ export function createRedisStore(client: RedisClient, ack: ReplicaAck = { replic
       return Number(await client.eval(INCR_WITH_TTL, 1, key, String(Math.ceil(ttlMs))))
     },
     async close() {
+      await closeReplicaAckWriter(client)
       try {
         await client.quit()
       } catch {
