@@ -64,6 +64,8 @@ export async function writeWithReplicaAck(client: Client, command: Command, ack:
 }
 
 async function acknowledgedWrite(writer: Client, command: Command, ack: ReplicaAck): Promise<unknown> {
+  // just opened, or reconnecting after a failover: wait for it as long as a WAIT may take (no offline queue)
+  if (writer.status !== 'ready') await readyWithin(writer, ack.timeoutMs)
   const [, [roleError, role] = []] = (await writer.pipeline([['pttl', command[1]], ['role']]).exec()) ?? []
   if (roleError) throw roleError
   const connected = Array.isArray(role) && Array.isArray(role[2]) ? role[2].length : 0
@@ -77,4 +79,17 @@ async function acknowledgedWrite(writer: Client, command: Command, ack: ReplicaA
     throw new ReplicaAckError(`write acknowledged by ${String(acked)} of ${wanted} replicas within ${ack.timeoutMs} ms`)
   }
   return written
+}
+
+function readyWithin(writer: Client, ms: number): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      clearTimeout(timer)
+      writer.off('ready', done)
+      resolve()
+    }
+    // not ready in time: the write itself fails with ioredis's "not writeable" error, a store outage
+    const timer = setTimeout(done, ms)
+    writer.once('ready', done)
+  })
 }
