@@ -107,7 +107,7 @@ export function createApp(deps: AppDeps): BrokerApp {
   const loginLimit = loginLimits(config.session.loginRateLimitPerMinute)
   const index = createSessionIndex({ store, prefix })
   const timeouts: SessionTimeouts = { browser: config.session, mobile: config.mobile }
-  const httpSession = createHttpSession({ config: config.session, mobile: config.mobile, redis: deps.redis, prefix, now })
+  const httpSession = createHttpSession({ config: config.session, mobile: config.mobile, redis: deps.redis, prefix, now, replicaAck: config.redis.replicaAck })
   const sessionWatch = createSessionWatch({
     sessions: httpSession, clock, logger, intervalMs: config.session.websocketCheckSeconds * 1000,
   })
@@ -129,6 +129,7 @@ export function createApp(deps: AppDeps): BrokerApp {
     refreshSkewSeconds: config.tokens.refreshSkewSeconds,
     grantTtlMs: config.session.absoluteTimeoutSeconds * 1000,
     providerTimeoutMs: config.provider.timeoutMs,
+    isStoreError: isStoreUnavailableError,
   })
   const clientCredentials = createClientCredentials({
     store, keyRing, provider, clock, prefix, logger, metrics,

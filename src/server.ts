@@ -59,7 +59,7 @@ export async function startBroker(
       // at each (re)connection, not awaited: a slow or refused CONFIG GET never holds anything back
       void checkEvictionPolicy(client, logger)
     })
-    store = createRedisStore(redis)
+    store = createRedisStore(redis, config.redis.replicaAck)
     // start even when Redis is down: /readyz answers 503 until it is back
     await waitUntilReady(redis, 5000).catch(() => undefined)
   } else {

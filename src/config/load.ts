@@ -97,6 +97,10 @@ function buildConfig(d: ConfigInput, provider: ProviderConfig, production: boole
       ...redisTls(d.redis.tls),
       ...(d.redis.sentinel !== undefined && { sentinel: d.redis.sentinel }),
       ...(d.redis.cluster !== undefined && { cluster: d.redis.cluster }),
+      replicaAck: {
+        replicas: d.redis.waitForReplicas ?? (d.redis.sentinel || d.redis.cluster ? 1 : 0),
+        timeoutMs: d.redis.waitTimeoutMs,
+      },
     },
     session: {
       ...d.session,

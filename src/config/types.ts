@@ -27,11 +27,13 @@ export type TokenKind = (typeof tokenKinds)[number]
 
 type RedisInput = ConfigInput['redis']
 export type RedisTlsConfig = Frozen<Exclude<RedisInput['tls'], boolean | undefined>>
-export type RedisConfig = Frozen<With<RedisInput, 'url' | 'tls', {
+export type RedisConfig = Frozen<With<RedisInput, 'url' | 'tls' | 'waitForReplicas' | 'waitTimeoutMs', {
   /** redis:// or rediss:// URL of a single node; absent only in the demo (in-process store) */
   url?: URL
   /** TLS to the data nodes (and sentinels); absent: plain TCP (a rediss:// url turns it on) */
   tls?: RedisTlsConfig
+  /** redis.waitForReplicas / waitTimeoutMs: the replicas a session or grant write waits for (WAIT) */
+  replicaAck: { replicas: number; timeoutMs: number }
 }>>
 
 export type SessionConfig = Frozen<ConfigInput['session'] & {

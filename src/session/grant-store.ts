@@ -81,7 +81,7 @@ export function createGrantStore(deps: { store: KeyValueStore; keyRing: KeyRing;
       }
     },
     async put(grant, ttlMs) {
-      await deps.store.set(key(grant.id), deps.keyRing.seal(JSON.stringify(storedShape(grant)), `grant:${grant.id}`), ttlMs)
+      await deps.store.setReplicated(key(grant.id), deps.keyRing.seal(JSON.stringify(storedShape(grant)), `grant:${grant.id}`), ttlMs)
     },
     async extend(id, ttlMs) {
       const sealed = await deps.store.get(key(id))
@@ -89,7 +89,7 @@ export function createGrantStore(deps: { store: KeyValueStore; keyRing: KeyRing;
     },
     async delete(id) {
       opened.delete(id)
-      await deps.store.del(key(id))
+      await deps.store.delReplicated(key(id))
     },
   }
 }

@@ -1,12 +1,13 @@
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto'
 import session, { type SessionData, type Store } from 'express-session'
-import { RedisStore } from 'connect-redis'
 import type { RequestHandler } from 'express'
 import type { SessionConfig } from '../config/types.js'
 import type { RedisClient } from './redis-store.js'
 import { recordTtlSeconds, type BrokerSession, type SessionTimeouts } from './session.js'
 import './session.js'
 import { redisKeys } from './keys.js'
+import { writeWithReplicaAck, type ReplicaAck } from './replica-ack.js'
+import { createReplicatedRedisStore } from './replicated-session-store.js'
 
 export interface HttpSession {
   middleware: RequestHandler
@@ -89,17 +90,20 @@ export function createHttpSession(deps: {
   /** mobile sessions' timeouts (mobile.*); the browser's are config's */
   mobile?: SessionTimeouts['mobile']
   now?: () => number
+  /** the replicas a session record's write and removal wait for (redis.waitForReplicas) */
+  replicaAck?: ReplicaAck
 }): HttpSession {
   const { config } = deps
+  const ack = deps.replicaAck ?? { replicas: 0, timeoutMs: 0 }
   const now = deps.now ?? Date.now
   const timeouts: SessionTimeouts = { browser: config, mobile: deps.mobile ?? config }
   const store: Store = deps.redis
-    ? new RedisStore({
+    ? createReplicatedRedisStore({
         client: deps.redis,
+        ack,
         prefix: redisKeys(deps.prefix).sessionPrefix,
-        ttl: (sess: { broker?: BrokerSession }) => recordTtlSeconds(sess.broker, now(), timeouts),
-        // touch is done by `touch()` below, off the response's critical path
-        disableTouch: true,
+        ttlSeconds: (sess) => recordTtlSeconds(sess.broker, now(), timeouts),
+        // touch is done by `touch()` below, off the response's critical path (the store disables connect-redis's)
         serializer: recordSerializer({ secure: config.secure, sameSite: config.sameSite }),
       })
     : new session.MemoryStore()
@@ -179,7 +183,8 @@ export function createHttpSession(deps: {
         return exists
       }
       // connect-redis's own format (JSON) and key, so express-session and load() read it back alike
-      return (await deps.redis.set(sessionKey(sessionId), JSON.stringify({ broker }), 'EX', ttl, 'XX')) === 'OK'
+      const command = ['set', sessionKey(sessionId), JSON.stringify(recordOf(broker)), 'EX', ttl, 'XX'] as const
+      return (await writeWithReplicaAck(deps.redis, [...command], ack)) === 'OK'
     },
     destroy(sessionId) {
       return new Promise((resolve, reject) => store.destroy(sessionId, (err) => (err ? reject(err) : resolve())))

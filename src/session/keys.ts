@@ -2,12 +2,15 @@
  * The Redis key layout: every key the broker writes is built here, under `redis.keyPrefix`.
  *
  * Redis Cluster places a key by the CRC16 of its hash tag (the first non-empty `{…}`) or, without one, of the
- * whole key (Redis Cluster specification, "Hash tags"). A multi-key command, MULTI or Lua script whose keys lie
- * in different slots fails with CROSSSLOT. The broker issues none: every store operation touches one key (the
- * Lua scripts of redis-store.ts name exactly one KEYS[1], deletes go out one key each, and the session-existence
- * check of http-session.ts sends one EXISTS per key in a cluster). So no key needs a hash tag, and the layout is
- * the same on a single node, Sentinel and Cluster. A future operation spanning keys must put them under one tag
- * here, e.g. `grant:{<id>}` and `lock:grant:{<id>}`, and say so in the README's "Redis key layout".
+ * whole key (Redis Cluster specification, "Hash tags"); a multi-key command, MULTI or Lua script whose keys lie in
+ * different slots fails with CROSSSLOT. So the keys of one grant (its record, lock, refresh backoff, rotation-grace
+ * records and offline-grant metadata) share the tag `{<grant id>}`: whatever spans them stays on one slot, one
+ * primary, one replication stream. Different grants still spread over every primary.
+ *
+ * A session is one key, express-session's record: connect-redis builds it as `sessionPrefix + id`, and no other key
+ * is found by a session id (the indexes and public ids are looked up by other values). It stays untagged: a tag
+ * would have to live inside the session id (cookie and handle formats), for no key to share the slot with. Keys of
+ * other single-key objects (login transactions, caches, replay records, counters) stay untagged for the same reason.
  *
  * Hashed segments (`sha256`) are base64url SHA-256 digests: secrets (job tokens, refresh tokens, handoff codes)
  * never appear in a key, and attacker-chosen strings (rate-limit subjects, DPoP jti) keep keys short.
@@ -20,8 +23,8 @@ export interface RedisKeys {
   grant(grantId: string): string
   /** the lease under which one instance refreshes a grant */
   grantLock(grantId: string): string
-  /** refresh token (sha256) → grant version it was rotated into (rotation grace) */
-  rotated(refreshTokenHash: string): string
+  /** a grant's refresh token (sha256) → grant version it was rotated into (rotation grace) */
+  rotated(grantId: string, refreshTokenHash: string): string
   /** cached client-credentials token of an API */
   clientCredentials(id: string): string
   clientCredentialsLock(id: string): string
@@ -56,13 +59,16 @@ export interface RedisKeys {
   job(tokenHash: string): string
 }
 
+/** `{id}`: the hash tag of a grant. Grant ids are random base64url (no braces), so the tag is the whole id. */
+const tag = (id: string) => `{${id}}`
+
 export function redisKeys(prefix: string): RedisKeys {
   return {
     session: (sessionId) => `${prefix}sess:${sessionId}`,
     sessionPrefix: `${prefix}sess:`,
-    grant: (grantId) => `${prefix}grant:${grantId}`,
-    grantLock: (grantId) => `${prefix}lock:grant:${grantId}`,
-    rotated: (refreshTokenHash) => `${prefix}rotated:${refreshTokenHash}`,
+    grant: (grantId) => `${prefix}grant:${tag(grantId)}`,
+    grantLock: (grantId) => `${prefix}lock:grant:${tag(grantId)}`,
+    rotated: (grantId, refreshTokenHash) => `${prefix}rotated:${tag(grantId)}:${refreshTokenHash}`,
     clientCredentials: (id) => `${prefix}cc:${id}`,
     clientCredentialsLock: (id) => `${prefix}lock:cc:${id}`,
     loginTransaction: (state) => `${prefix}login:${state}`,
@@ -72,9 +78,9 @@ export function redisKeys(prefix: string): RedisKeys {
     publicSession: (publicId) => `${prefix}pub:s:${publicId}`,
     publicGrant: (publicId) => `${prefix}pub:g:${publicId}`,
     indexOfflineGrants: (sub) => `${prefix}idx:offline:${sub}`,
-    offlineGrant: (grantId) => `${prefix}offline:${grantId}`,
+    offlineGrant: (grantId) => `${prefix}offline:${tag(grantId)}`,
     loginUsed: (stateHash) => `${prefix}login-used:${stateHash}`,
-    refreshBackoff: (grantId) => `${prefix}backoff:grant:${grantId}`,
+    refreshBackoff: (grantId) => `${prefix}backoff:grant:${tag(grantId)}`,
     logoutTokenJti: (jtiHash) => `${prefix}bcl:jti:${jtiHash}`,
     rateLimit: (name, window, subjectHash) => `${prefix}rl:${name}:${window}:${subjectHash}`,
     handoff: (codeHash) => `${prefix}handoff:${codeHash}`,

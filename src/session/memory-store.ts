@@ -31,6 +31,13 @@ export function createMemoryStore(now: () => number = Date.now): KeyValueStore {
     async set(key, value, ttlMs) {
       values.set(key, { value, expiresAt: now() + ttlMs })
     },
+    // a single process has no replicas
+    async setReplicated(key, value, ttlMs) {
+      values.set(key, { value, expiresAt: now() + ttlMs })
+    },
+    async delReplicated(key) {
+      values.delete(key)
+    },
     async setIfAbsent(key, value, ttlMs) {
       if (live(key)) return false
       values.set(key, { value, expiresAt: now() + ttlMs })

@@ -4,6 +4,7 @@ import type { RedisConfig } from '../config/types.js'
 import { activeTracer, failSpan } from '../observability/spans.js'
 import type { KeyValueStore } from './store.js'
 import { redisClientPlan } from './redis-options.js'
+import { closeReplicaAckWriter, replicaAckWriter, writeWithReplicaAck, type ReplicaAck } from './replica-ack.js'
 
 export type RedisClient = Redis | Cluster
 
@@ -73,9 +74,11 @@ const INCR_WITH_TTL = `local n = redis.call('incr', KEYS[1]) if n == 1 then redi
 // Redis's own "not now" replies, by the error prefix of a ReplyError (RESP simple errors,
 // https://redis.io/docs/latest/develop/reference/protocol-spec/#simple-errors): a replica after a demotion, memory
 // full under noeviction, a dataset still loading, a primary or cluster down, a multi-key operation during a
-// resharding, a busy script, too few replicas. ioredis follows MOVED/ASK itself.
+// resharding, a busy script, too few replicas. ioredis follows MOVED/ASK for a single command, but not inside a
+// pipeline (auto-pipelining included) whose commands got different answers, e.g. MOVED for two slots of a failed-over
+// primary: the topology is changing, the next request finds the new owner.
 const unavailableReplies = [
-  'READONLY', 'OOM', 'LOADING', 'MASTERDOWN', 'CLUSTERDOWN', 'TRYAGAIN', 'BUSY', 'NOREPLICAS',
+  'READONLY', 'OOM', 'LOADING', 'MASTERDOWN', 'CLUSTERDOWN', 'TRYAGAIN', 'BUSY', 'NOREPLICAS', 'MOVED', 'ASK',
 ]
 // ioredis raises these as plain Errors, so their fixed text is their only kind (compared whole, never searched)
 const ioredisUnavailable = [
@@ -89,7 +92,7 @@ const ioredisUnavailable = [
   'Node is disconnected',
   'connect ETIMEDOUT',
 ]
-const unavailableErrorNames = new Set(['MaxRetriesPerRequestError', 'AbortError', 'ClusterAllFailedError'])
+const unavailableErrorNames = new Set(['MaxRetriesPerRequestError', 'AbortError', 'ClusterAllFailedError', 'ReplicaAckError'])
 // socket failures under ioredis (node's system error codes)
 const unavailableSocketCodes = new Set([
   'ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTCONN', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN',
@@ -118,7 +121,9 @@ export function isStoreUnavailableError(err: unknown): boolean {
   return ioredisUnavailable.includes(err.message)
 }
 
-export function createRedisStore(client: RedisClient): KeyValueStore {
+/** `ack`: the replicas a session or grant write waits for (setReplicated, delReplicated); none by default. */
+export function createRedisStore(client: RedisClient, ack: ReplicaAck = { replicas: 0, timeoutMs: 0 }): KeyValueStore {
+  if (ack.replicas > 0) replicaAckWriter(client)
   return {
     async ping() {
       await client.ping()
@@ -129,6 +134,12 @@ export function createRedisStore(client: RedisClient): KeyValueStore {
     },
     async set(key, value, ttlMs) {
       await client.set(key, value, 'PX', Math.max(1, Math.ceil(ttlMs)))
+    },
+    async setReplicated(key, value, ttlMs) {
+      await writeWithReplicaAck(client, ['set', key, value, 'PX', Math.max(1, Math.ceil(ttlMs))], ack)
+    },
+    async delReplicated(key) {
+      await writeWithReplicaAck(client, ['del', key], ack)
     },
     async setIfAbsent(key, value, ttlMs) {
       return (await client.set(key, value, 'PX', Math.max(1, Math.ceil(ttlMs)), 'NX')) === 'OK'
@@ -170,6 +181,7 @@ export function createRedisStore(client: RedisClient): KeyValueStore {
       return Number(await client.eval(INCR_WITH_TTL, 1, key, String(Math.ceil(ttlMs))))
     },
     async close() {
+      await closeReplicaAckWriter(client)
       try {
         await client.quit()
       } catch {

@@ -10,6 +10,13 @@ export interface KeyValueStore {
   isAvailable(): boolean
   get(key: string): Promise<string | undefined>
   set(key: string, value: string, ttlMs: number): Promise<void>
+  /**
+   * set / del that count only once the configured replicas hold them (`WAIT`, redis.waitForReplicas): for the records
+   * a failover must not lose (sessions, grants) and their removal (revocation). Rejects with a store-unavailable
+   * error when too few replicas acknowledged in time (the write may still be on the primary).
+   */
+  setReplicated(key: string, value: string, ttlMs: number): Promise<void>
+  delReplicated(key: string): Promise<void>
   /** SET NX PX: true when this call created the key */
   setIfAbsent(key: string, value: string, ttlMs: number): Promise<boolean>
   /** GETDEL: read and delete in one step (single-use values) */

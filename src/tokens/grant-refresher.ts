@@ -27,6 +27,10 @@ export interface GrantRefresherDeps {
   metrics: Metrics
   /** the per-grant pause after a transient failure, shared by every instance */
   backoff: RefreshBackoff
+  /** a store error that means "not now" (a failover): the write-back of a refresh is retried on it */
+  isStoreError?: (err: unknown) => boolean
+  /** how long the write-back of a refresh the provider answered is retried through a store outage (default 5 s) */
+  saveRetryMs?: number
 }
 
 /** The work done while holding a grant's lock: re-read, refresh when still stale, write back. */
@@ -75,8 +79,27 @@ export function createGrantRefresher(deps: GrantRefresherDeps): GrantRefresher {
   /** Writes `next` unless the grant changed meanwhile; never replaces a newer version with an older one. */
   async function save(next: Grant, usedRefreshToken: string): Promise<void> {
     // recorded before the grant: should the grant write fail, readers answer 503 rather than replay the used token
-    if (next.tokens.refreshToken !== usedRefreshToken) await grace.record(usedRefreshToken, next.version)
+    if (next.tokens.refreshToken !== usedRefreshToken) await grace.record(next.id, usedRefreshToken, next.version)
     await writeUnlessNewer(deps, next)
+  }
+
+  /**
+   * The provider has answered, and a rotating one has already retired the refresh token just used: the new one
+   * exists only in this process until the write lands. A store outage (a primary failover) is therefore waited out,
+   * for a bounded time, rather than answered at once with 503 and the tokens dropped, which would leave the grant
+   * with a dead refresh token (RFC 6749 §10.4) and log the user out on the next refresh.
+   */
+  async function saveThroughOutage(next: Grant, usedRefreshToken: string): Promise<void> {
+    // wall time, as the lock it runs under: a test clock may stand still
+    const deadline = Date.now() + (deps.saveRetryMs ?? 5000)
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await save(next, usedRefreshToken)
+      } catch (err) {
+        if (!deps.isStoreError?.(err) || Date.now() >= deadline) throw err
+        await new Promise((resolve) => setTimeout(resolve, Math.min(100 * 2 ** attempt, 500)))
+      }
+    }
   }
 
   return {
@@ -102,7 +125,7 @@ export function createGrantRefresher(deps: GrantRefresherDeps): GrantRefresher {
       if (backoff && backoff.untilMs > now) throw backingOff(backoff, now)
       const answer = await callProvider(grant, refreshToken, audience, backoff)
       // the rotated refresh token is saved first: a failed clear only leaves a lapsed backoff behind
-      await save(nextGrant(grant, answer, audience), refreshToken)
+      await saveThroughOutage(nextGrant(grant, answer, audience), refreshToken)
       if (backoff) await deps.backoff.clear(grantId).catch(() => undefined)
       return answer.accessToken
     },

@@ -13,7 +13,7 @@ import { redisKeys } from '../session/keys.js'
  * §4.14.2). The record holds no token, only a hash and a version.
  */
 export interface RotationGrace {
-  record(usedRefreshToken: string, newVersion: number): Promise<void>
+  record(grantId: string, usedRefreshToken: string, newVersion: number): Promise<void>
   /** the grant, never older than a recorded rotation says exists; undefined when the grant is gone */
   readCurrent(grantId: string): Promise<Grant | undefined>
 }
@@ -35,19 +35,20 @@ export function createRotationGrace(options: RotationGraceOptions): RotationGrac
   const graceMs = options.graceMs ?? 60_000
   const catchUpMs = options.catchUpMs ?? 1000
   const keys = redisKeys(prefix)
-  const key = (refreshToken: string) => keys.rotated(createHash('sha256').update(refreshToken).digest('base64url'))
+  const key = (grantId: string, refreshToken: string) =>
+    keys.rotated(grantId, createHash('sha256').update(refreshToken).digest('base64url'))
 
   async function recordedVersion(grant: Grant): Promise<number | undefined> {
     const refreshToken = grant.tokens.refreshToken
     if (!refreshToken) return undefined
-    const value = await store.get(key(refreshToken))
+    const value = await store.get(key(grant.id, refreshToken))
     const version = value === undefined ? NaN : Number(value)
     return version > grant.version ? version : undefined
   }
 
   return {
-    async record(usedRefreshToken, newVersion) {
-      await store.set(key(usedRefreshToken), String(newVersion), graceMs)
+    async record(grantId, usedRefreshToken, newVersion) {
+      await store.set(key(grantId, usedRefreshToken), String(newVersion), graceMs)
     },
     async readCurrent(grantId) {
       const deadline = Date.now() + catchUpMs

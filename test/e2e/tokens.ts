@@ -12,7 +12,8 @@ export async function grantsInRedis(url: string, prefix: string, tokenKeys: stri
     const grants: Grant[] = []
     for (const key of keys) {
       const sealed = await redis.get(key)
-      const id = key.slice(prefix.length + 'grant:'.length)
+      // grant:{<id>}: the id is the key's hash tag (session/keys.ts)
+      const id = key.slice(prefix.length + 'grant:{'.length, -1)
       if (sealed) grants.push(JSON.parse(keyRing.open(sealed, `grant:${id}`)) as Grant)
     }
     return grants

@@ -1,5 +1,6 @@
 import { Redis } from 'ioredis'
 import { createKeyRing } from '../../src/session/keyring.js'
+import { redisKeys } from '../../src/session/keys.js'
 import { unsignSessionCookie } from '../../src/session/http-session.js'
 import type { Grant } from '../../src/session/grant-store.js'
 import type { LoginTransaction } from '../../src/session/login-transactions.js'
@@ -17,7 +18,7 @@ export async function readSessionGrant(broker: TestBroker, browser: Browser): Pr
     const raw = await redis.get(`${broker.prefix}sess:${sessionId}`)
     const session = raw ? (JSON.parse(raw) as Record<string, unknown>) : undefined
     const grantId = (session?.broker as { grantId?: string } | undefined)?.grantId
-    const sealed = grantId ? await redis.get(`${broker.prefix}grant:${grantId}`) : null
+    const sealed = grantId ? await redis.get(redisKeys(broker.prefix).grant(grantId)) : null
     const ring = createKeyRing(broker.config.tokens.encryptionKeys)
     const grant = sealed && grantId ? (JSON.parse(ring.open(sealed, `grant:${grantId}`)) as Grant) : undefined
     return { sessionId, grant, session }

@@ -9,6 +9,8 @@ export interface RedisCluster {
   password: string
   /** how long start-up took, for the CI budget */
   startedInMs: number
+  /** SIGKILL of the node on `port` (a crash: no shutdown, no failover handshake) */
+  kill(port: number): void
   stop(): Promise<void>
 }
 
@@ -19,10 +21,11 @@ const run = promisify(execFile)
  * replicas can sync), each in its own temp dir. Resolves once every node says `cluster_state:ok`. Killed with the
  * test process even when `stop` is never reached (see redis.ts).
  */
-export async function startRedisCluster(opts: { password?: string } = {}): Promise<RedisCluster> {
+export async function startRedisCluster(opts: { password?: string; /** cluster-node-timeout (default 2000) */ nodeTimeoutMs?: number } = {}): Promise<RedisCluster> {
   const started = Date.now()
   const password = opts.password ?? 'cluster-test-password'
   const children: ChildProcess[] = []
+  const byPort = new Map<number, ChildProcess>()
   const dirs: string[] = []
   const stop = async () => {
     await Promise.all(children.map((child) => stopRedisProcess(child)))
@@ -35,7 +38,9 @@ export async function startRedisCluster(opts: { password?: string } = {}): Promi
       nodes.map(async ({ port }, i) => {
         const dir = makeTempDir(`cluster-${port}`)
         dirs.push(dir)
-        children.push(await spawnRedisProcess(port, nodeArgs(port, ports[6 + i]!, password), { cwd: dir }))
+        const child = await spawnRedisProcess(port, nodeArgs(port, ports[6 + i]!, password, opts.nodeTimeoutMs ?? 2000), { cwd: dir })
+        children.push(child)
+        byPort.set(port, child)
       }),
     )
     await run('redis-cli', [
@@ -44,19 +49,20 @@ export async function startRedisCluster(opts: { password?: string } = {}): Promi
       '--cluster-replicas', '1', '--cluster-yes',
     ], { timeout: 20_000 })
     await untilClusterOk(nodes.map((n) => n.port), password)
-    return { nodes, password, startedInMs: Date.now() - started, stop }
+    const kill = (port: number) => void byPort.get(port)?.kill('SIGKILL')
+    return { nodes, password, startedInMs: Date.now() - started, kill, stop }
   } catch (error) {
     await stop()
     throw error
   }
 }
 
-function nodeArgs(port: number, busPort: number, password: string): string[] {
+function nodeArgs(port: number, busPort: number, password: string, nodeTimeoutMs: number): string[] {
   return [
     '--port', String(port), '--bind', '127.0.0.1',
     // an explicit bus port: the default (port + 10000) may be taken or above 65535
     '--cluster-enabled', 'yes', '--cluster-port', String(busPort), '--cluster-config-file', 'nodes.conf',
-    '--cluster-node-timeout', '2000',
+    '--cluster-node-timeout', String(nodeTimeoutMs),
     '--dir', '.', '--save', '', '--appendonly', 'no', '--loglevel', 'warning',
     '--requirepass', password, '--masterauth', password, '--repl-diskless-sync-delay', '0',
   ]

@@ -18,6 +18,8 @@ export interface RedisSentinelSetup {
   sentinelPassword: string
   /** how long start-up took, for the CI budget */
   startedInMs: number
+  /** SIGKILL of the data node on `port` (a crash) */
+  kill(port: number): void
   stop(): Promise<void>
 }
 
@@ -34,11 +36,14 @@ export async function startRedisSentinel(opts: { password?: string; sentinelPass
   const password = opts.password ?? 'sentinel-data-password'
   const sentinelPassword = opts.sentinelPassword ?? 'sentinel-own-password'
   const children: ChildProcess[] = []
+  const byPort = new Map<number, ChildProcess>()
   const dirs: string[] = []
   const spawnIn = async (label: string, port: number, args: (dir: string) => string[], binary?: 'redis-sentinel') => {
     const dir = makeTempDir(`${label}-${port}`)
     dirs.push(dir)
-    children.push(await spawnRedisProcess(port, args(dir), { cwd: dir, binary }))
+    const child = await spawnRedisProcess(port, args(dir), { cwd: dir, binary })
+    children.push(child)
+    byPort.set(port, child)
   }
   const stop = async () => {
     await Promise.all(children.map((child) => stopRedisProcess(child)))
@@ -63,7 +68,8 @@ export async function startRedisSentinel(opts: { password?: string; sentinelPass
       ),
     )
     await untilSettled(replica, sentinels, password, sentinelPassword)
-    return { name, sentinels, primary, replica, password, sentinelPassword, startedInMs: Date.now() - started, stop }
+    const kill = (port: number) => void byPort.get(port)?.kill('SIGKILL')
+    return { name, sentinels, primary, replica, password, sentinelPassword, startedInMs: Date.now() - started, kill, stop }
   } catch (error) {
     await stop()
     throw error

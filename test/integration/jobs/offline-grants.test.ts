@@ -7,6 +7,7 @@ import type { RunningOidcProvider } from '../../support/oidc-provider.js'
 import type { TestBroker } from '../../support/start-app.js'
 import type { Upstream } from '../../support/upstream.js'
 import { createTestClock } from '../../support/clock.js'
+import { redisKeys } from '../../../src/session/keys.js'
 import {
   asJob, browserLogin, jobToken, listSessions, logLines, offlineConfig, providerRefresh, revokeAtProvider,
   startClockedInstances, userStatus, xhr,
@@ -78,7 +79,7 @@ describe('revoking an offline grant', () => {
     expect(await userStatus(broker, offline)).toBe(401)
     expect(await userStatus(broker, plain)).toBe(200)
     expect((await listSessions(broker, plain)).grants).toEqual([])
-    expect(await redis.exists(`${broker.prefix}grant:${grantId}`, `${broker.prefix}offline:${grantId}`, `${broker.prefix}pub:g:${publicId}`)).toBe(0)
+    expect(await redis.exists(redisKeys(broker.prefix).grant(grantId), redisKeys(broker.prefix).offlineGrant(grantId), redisKeys(broker.prefix).publicGrant(publicId))).toBe(0)
   })
 
   it('when the provider sends a back-channel logout for the user, then the sessions end and the offline grant stays: the job still acts for the user', async () => {
@@ -171,7 +172,8 @@ describe('a grant the provider refuses, several grants, the idle timeout', () =>
   it('when jobs.offlineGrantIdleSeconds is set, then the grant lives that long in Redis and each use (at most once a minute) slides it', async () => {
     const browser = await browserLogin(broker, { user: 'bob', offline: true })
     const { grantId, publicId } = await offlineGrantOf(browser)
-    const keys = [`grant:${grantId}`, `offline:${grantId}`, `pub:g:${publicId}`].map((k) => `${broker.prefix}${k}`)
+    const k = redisKeys(broker.prefix)
+    const keys = [k.grant(grantId), k.offlineGrant(grantId), k.publicGrant(publicId)]
     for (const key of keys) expect(await redis.ttl(key)).toBeGreaterThan(IDLE_SECONDS - 30)
     const job = await jobToken(broker, 'nightly')
     // as if most of the idle time had passed

@@ -12,6 +12,7 @@ import { createSessionIndex } from '../../../src/session/session-index.js'
 import { DPOP_APP, mobileConfig } from '../../support/mobile.js'
 import { redisUrl, uniquePrefix } from '../../support/redis.js'
 import { testConfig } from '../../support/start-app.js'
+import { redisKeys } from '../../../src/session/keys.js'
 
 // Two parallel redemptions of one handoff code: the second ends the session the code made (RFC 6749 §4.1.2) while
 // the first may be between reading that session and writing it back as redeemed. Whatever the order, what the
@@ -62,7 +63,7 @@ async function pendingMobileSession() {
   const tokens = { accessToken: 'at', tokenType: 'Bearer', idTokenClaims: { sub: 'alice' } }
   const { sessionId } = await lifecycle.startMobile(tokens, { clientId: DPOP_APP, dpopJkt: 'j'.repeat(43) }, Date.now() + 60_000)
   const session = (await httpSession.load(sessionId))!
-  return { sessionId, session, grantKey: `${prefix}grant:${session.grantId}`, sessionKey: `${prefix}sess:${sessionId}` }
+  return { sessionId, session, grantKey: redisKeys(prefix).grant(session.grantId), sessionKey: `${prefix}sess:${sessionId}` }
 }
 
 describe('a redemption racing a second use of its code', () => {

@@ -8,6 +8,7 @@ import type { BrokerSession } from '../../../src/session/session.js'
 import { completeProviderLogin, createBrowser, type Browser } from '../../support/browser.js'
 import { APP_REDIRECT, BEARER_APP, DPOP_APP, mobileConfig } from '../../support/mobile.js'
 import type { TestBroker } from '../../support/start-app.js'
+import { redisKeys } from '../../../src/session/keys.js'
 
 // What the adversarial mobile tests share: a login driven by hand (so a test holds the code, the verifier and the
 // key, and can present them wrongly), raw token requests, raw proofs, and a look at what the broker stored.
@@ -129,7 +130,7 @@ export async function storedForHandle(broker: TestBroker, handle: string) {
   try {
     const raw = await redis.get(sessionKey)
     const session = raw ? (JSON.parse(raw) as { broker: BrokerSession }).broker : undefined
-    const grantKey = session ? `${broker.prefix}grant:${session.grantId}` : undefined
+    const grantKey = session ? redisKeys(broker.prefix).grant(session.grantId) : undefined
     const sealed = grantKey ? await redis.get(grantKey) : null
     const ring = createKeyRing(broker.config.tokens.encryptionKeys)
     const grant = sealed && session ? (JSON.parse(ring.open(sealed, `grant:${session.grantId}`)) as Grant) : undefined

@@ -6,6 +6,7 @@ import { createTestClock } from '../../support/clock.js'
 import { manualLogin, mobileBrokerConfig, proofFor, redeem, storedForHandle, tokenUrl, withHandle } from './support.js'
 import { sessionIdOfHandle } from '../../../src/mobile/handles.js'
 import { keysWithPrefix } from '../../support/redis.js'
+import { redisKeys } from '../../../src/session/keys.js'
 
 // POST /bff/mobile/token (invariant 15): the handoff code works once, within its TTL, only with the verifier of its
 // challenge, the same client_id and redirect_uri and, for DPoP apps, a proof from the bound key.
@@ -161,7 +162,7 @@ describe('POST /bff/mobile/token: answers and lifetimes', () => {
     for (const p of mine) {
       expect(p.k.ttlMs).toBeGreaterThan(0)
       expect(p.k.ttlMs).toBeLessThanOrEqual(HANDOFF_TTL * 1000)
-      const grant = keys.find((k) => k.key === `${broker.prefix}grant:${p.grantId}`)
+      const grant = keys.find((k) => k.key === redisKeys(broker.prefix).grant(p.grantId ?? ''))
       expect(grant?.ttlMs).toBeGreaterThan(0)
       expect(grant?.ttlMs).toBeLessThanOrEqual(HANDOFF_TTL * 1000)
     }

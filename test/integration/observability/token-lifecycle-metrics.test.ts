@@ -5,6 +5,7 @@ import type { Browser } from '../../support/browser.js'
 import { TEST_CLIENT_ID, TEST_CLIENT_SECRET, type RunningOidcProvider } from '../../support/oidc-provider.js'
 import { readSessionGrant } from '../../support/grants.js'
 import { createOffsetClock } from '../../support/clock.js'
+import { redisKeys } from '../../../src/session/keys.js'
 
 // bff_token_refreshes_total{outcome} and bff_session_ends_total{reason}: each way a refresh or a session ends is
 // counted under its own name, and a session the broker ends loses its grant with it.
@@ -87,7 +88,7 @@ describe('token-lifecycle metrics', () => {
     expect(await count('bff_session_ends_total', 'reason', 'absolute')).toBe(1)
     const redis = new Redis(broker.redisUrl)
     try {
-      expect(await redis.exists(`${broker.prefix}grant:${grant!.id}`)).toBe(0)
+      expect(await redis.exists(redisKeys(broker.prefix).grant(grant!.id))).toBe(0)
     } finally {
       redis.disconnect()
     }

@@ -7,6 +7,7 @@ import type { RunningOidcProvider } from '../../support/oidc-provider.js'
 import { TEST_CLIENT_ID, TEST_CLIENT_SECRET } from '../../support/oidc-provider.js'
 import type { Upstream } from '../../support/upstream.js'
 import { readSessionGrant } from '../../support/grants.js'
+import { redisKeys } from '../../../src/session/keys.js'
 
 // access tokens live 4 s: the refresh skew (60 s) is capped at half the lifetime, so a token is refreshed after 2 s
 // of the broker's clock, which the tests move instead of waiting
@@ -130,7 +131,7 @@ describe('refresh (invariants 9 and 10)', () => {
     expect(b.cookie(broker.origin, 'bff-session')).toBeUndefined()
     const { Redis } = await import('ioredis')
     const redis = new Redis(broker.redisUrl)
-    expect(await redis.exists(`${broker.prefix}sess:${sessionId}`, `${broker.prefix}grant:${grant!.id}`)).toBe(0)
+    expect(await redis.exists(redisKeys(broker.prefix).session(sessionId), redisKeys(broker.prefix).grant(grant!.id))).toBe(0)
     redis.disconnect()
   })
 

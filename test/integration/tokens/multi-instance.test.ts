@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest'
 import { BffError } from '../../../src/errors.js'
+import { redisKeys } from '../../../src/session/keys.js'
 import type { LockOptions } from '../../../src/tokens/lock.js'
 import { redisUrl, uniquePrefix } from '../../support/redis.js'
 import { login, startInstance, type Instance } from './support/instances.js'
@@ -69,7 +70,7 @@ describe('rotation grace', () => {
     const setup = twoInstances()
     const { endpoint, clock, prefix, a } = setup
     const session = await login(a.grants, endpoint.issue(), clock)
-    const grantKey = `${prefix}grant:${session.grantId}`
+    const grantKey = redisKeys(prefix).grant(session.grantId)
     const v1 = (await a.store.get(grantKey))!
     clock.advance(expired)
     const refreshed = await a.manager.accessTokenFor(session)

@@ -1,6 +1,7 @@
 import { ReplyError } from 'ioredis'
 import { describe, expect, it } from 'vitest'
 import { isStoreUnavailableError } from '../../../src/session/redis-store.js'
+import { ReplicaAckError } from '../../../src/session/replica-ack.js'
 
 // The kinds ioredis raises (its own classes and fixed texts, Redis reply-error prefixes), built as ioredis builds them.
 const reply = (message: string): Error => new ReplyError(message) as Error
@@ -8,9 +9,14 @@ const named = (name: string, message = 'x') => Object.assign(new Error(message),
 
 describe('isStoreUnavailableError', () => {
   it('when Redis answers a "not now" reply error, then it is a store outage', () => {
-    for (const prefix of ['READONLY', 'OOM', 'LOADING', 'MASTERDOWN', 'CLUSTERDOWN', 'TRYAGAIN', 'BUSY', 'NOREPLICAS']) {
+    for (const prefix of ['READONLY', 'OOM', 'LOADING', 'MASTERDOWN', 'CLUSTERDOWN', 'TRYAGAIN', 'BUSY', 'NOREPLICAS', 'MOVED', 'ASK']) {
       expect(isStoreUnavailableError(reply(`${prefix} some text`))).toBe(true)
     }
+  })
+
+  it('when a pipeline brings back a MOVED that ioredis did not follow (two slots of a failed-over primary), or too few replicas acknowledged a write, then it is a store outage', () => {
+    expect(isStoreUnavailableError(reply('MOVED 15056 127.0.0.1:36845'))).toBe(true)
+    expect(isStoreUnavailableError(new ReplicaAckError('write acknowledged by 0 of 1 replicas within 500 ms'))).toBe(true)
   })
 
   it('when a MULTI is aborted because its queued commands were refused with OOM, then it is a store outage', () => {
