@@ -25,6 +25,11 @@ beforeAll(async () => {
   }
   client = new Redis(primary.url, { commandTimeout: 2000, enableOfflineQueue: false })
   await new Promise((resolve) => client.once('ready', resolve))
+  // and the primary's own view: it counts a replica once ROLE lists it (what the store's write path asks)
+  for (let deadline = Date.now() + 10_000; (((await client.role()) as unknown[])[2] as unknown[]).length === 0;) {
+    if (Date.now() > deadline) throw new Error('the primary does not list its replica after 10 s')
+    await new Promise((resolve) => setTimeout(resolve, 50))
+  }
   store = createRedisStore(client, { replicas: 1, timeoutMs: 300 })
 }, 30_000)
 afterAll(async () => {
