@@ -1,16 +1,11 @@
 import { createHash } from 'node:crypto'
-import {
-  EmbeddedJWK,
-  calculateJwkThumbprint,
-  compactVerify,
-  decodeProtectedHeader,
-  type JWK,
-  type ProtectedHeaderParameters,
-} from 'jose'
+import { calculateJwkThumbprint, decodeProtectedHeader, type JWK, type ProtectedHeaderParameters } from 'jose'
 import { sameHtu } from './htu.js'
+import { createProofKeys, type ProofKeys } from './proof-keys.js'
 
 /**
- * DPoP proof verification (RFC 9449 §4.3). jose does the cryptography; this module decides what a proof must say.
+ * DPoP proof verification (RFC 9449 §4.3). jose and node:crypto do the cryptography (proof-keys.ts); this module
+ * decides what a proof must say.
  * The proof is checked in this order: size and shape, header (typ, alg, public jwk), signature with the embedded key,
  * key thumbprint, claims (htm, htu, iat, jti, ath), and only then the jti replay record, so that a forged proof
  * cannot fill the replay store.
@@ -102,12 +97,12 @@ export function createDpopVerifier(options: DpopVerifierOptions): DpopVerifier {
   // a proof with iat = now + skew stays acceptable until now + skew + maxAge; one extra second for rounding
   const replayTtlMs = maxAgeMs + futureSkewMs + 1000
   const origin = options.publicUrl.origin
+  const keys = createProofKeys()
 
   async function verify(input: DpopVerifyInput): Promise<{ jkt: string }> {
     const proof = singleProof(input.proof)
     const header = checkHeader(proof)
-    const claims = await verifySignature(proof)
-    const jkt = await jwkThumbprint(header.jwk)
+    const { claims, jkt } = await verifySignature(keys, proof, header)
     if (input.expectedJkt !== undefined && jkt !== input.expectedJkt) throw new DpopError('wrong_key')
     if (claims.htm !== input.method) throw new DpopError('wrong_htm')
     if (!sameHtu(claims.htu, origin, input.path)) throw new DpopError('wrong_htu')
@@ -157,18 +152,24 @@ function checkHeader(proof: string): ProtectedHeaderParameters & { jwk: JWK } {
   return { ...header, jwk }
 }
 
-async function verifySignature(proof: string): Promise<Record<string, unknown>> {
-  let payload: Uint8Array
+const utf8 = new TextDecoder()
+
+async function verifySignature(
+  keys: ProofKeys,
+  proof: string,
+  header: ProtectedHeaderParameters & { jwk: JWK },
+): Promise<{ claims: Record<string, unknown>; jkt: string }> {
+  let checked: { payload: Uint8Array; jkt: string }
   try {
-    // EmbeddedJWK imports the header's jwk (public keys only, alg and kty must agree) and verifies with it
-    payload = (await compactVerify(proof, EmbeddedJWK, { algorithms: [...DPOP_ALGORITHMS] })).payload
+    // the header's jwk (public keys only, alg and kty must agree) verifies the signature; jkt is its thumbprint
+    checked = await keys.verify(proof, header as ProtectedHeaderParameters & { alg: string; jwk: JWK })
   } catch (cause) {
     throw new DpopError('bad_signature', { cause })
   }
   try {
-    const claims: unknown = JSON.parse(new TextDecoder().decode(payload))
+    const claims: unknown = JSON.parse(utf8.decode(checked.payload))
     if (typeof claims !== 'object' || claims === null || Array.isArray(claims)) throw new TypeError('not an object')
-    return claims as Record<string, unknown>
+    return { claims: claims as Record<string, unknown>, jkt: checked.jkt }
   } catch (cause) {
     throw new DpopError('malformed', { cause })
   }

@@ -15,6 +15,8 @@ const controlChar = /[\u0000-\u001f\u007f]/
 const encodedSeparatorOrDot = /%(2f|5c|2e)/i
 const encodedControl = /%(0[0-9a-f]|1[0-9a-f]|7f)/i
 const malformedPercent = /%(?![0-9a-f]{2})/i
+// unreserved characters and '/' only (RFC 3986 §2.3): nothing to decode or normalise, so only the dot-segments are left
+const plainPath = /^[A-Za-z0-9\-._~/]*$/
 
 export interface RawTarget {
   /** the path part, still percent-encoded exactly as the client sent it */
@@ -57,6 +59,11 @@ export function assertSafePath(path: string): void {
   if (!path.startsWith('/')) refuse('request target is not origin-form')
   // an empty segment ('//') would make '/v1' + '//host/x' look like a network-path reference to a lax upstream
   if (path.includes('//')) refuse('empty segment in path')
+  // the usual API path: the checks below would all pass but the dot-segment one
+  if (plainPath.test(path)) {
+    if (path.split('/').some(isDotSegment)) refuse('dot-segment in path')
+    return
+  }
   // only checked on the raw form: a literal '%' sent as %25 is fine, it merely looks malformed one level down
   if (malformedPercent.test(path)) refuse('malformed percent-encoding in path')
   let level = path

@@ -33,6 +33,8 @@ export interface GrantStore {
   /** the Redis key of a grant record (its TTL slides with an offline grant's use) */
   key(id: string): string
   get(id: string): Promise<Grant | undefined>
+  /** the grant in a record already read from `key(id)` (undefined: none, or sealed with a key no longer in the ring) */
+  open(id: string, sealed: string | undefined): Grant | undefined
   put(grant: Grant, ttlMs: number): Promise<void>
   /** a new TTL for the record as it is, only while it exists unchanged (never writes a deleted grant back) */
   extend(id: string, ttlMs: number): Promise<boolean>
@@ -65,21 +67,24 @@ export function createGrantStore(deps: { store: KeyValueStore; keyRing: KeyRing;
     opened.set(id, { sealed, grant })
     return grant
   }
+  const openRecord = (id: string, sealed: string | undefined): Grant | undefined => {
+    if (!sealed) {
+      opened.delete(id)
+      return undefined
+    }
+    try {
+      return open(id, sealed)
+    } catch {
+      // a record sealed with a key no longer in the ring (or tampered with) is as good as absent
+      return undefined
+    }
+  }
   return {
     key,
     async get(id) {
-      const sealed = await deps.store.get(key(id))
-      if (!sealed) {
-        opened.delete(id)
-        return undefined
-      }
-      try {
-        return open(id, sealed)
-      } catch {
-        // a record sealed with a key no longer in the ring (or tampered with) is as good as absent
-        return undefined
-      }
+      return openRecord(id, await deps.store.get(key(id)))
     },
+    open: openRecord,
     async put(grant, ttlMs) {
       await deps.store.setReplicated(key(grant.id), deps.keyRing.seal(JSON.stringify(storedShape(grant)), `grant:${grant.id}`), ttlMs)
     },

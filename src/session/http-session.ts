@@ -27,6 +27,12 @@ export interface HttpSession {
   idFromCookie(cookieHeader: string | undefined): string | undefined
   /** loads a session by id outside express (API fast path, WebSocket upgrades); rejects when the store fails */
   load(sessionId: string): Promise<BrokerSession | undefined>
+  /**
+   * The session and the raw value of one more key of the session's Redis in one command (MGET; in a cluster, where
+   * the two keys lie in different slots, two GETs in one auto-pipelined write); rejects when the store fails.
+   * undefined when sessions are not in Redis (the demo's MemoryStore): the caller then reads that key itself.
+   */
+  loadWith(sessionId: string, key: string): Promise<{ session: BrokerSession | undefined; value: string | undefined }> | undefined
   /** which of these sessions still have a record, in one round trip (WebSocket tunnels); rejects when the store fails */
   exists(sessionIds: readonly string[]): Promise<boolean[]>
 }
@@ -61,6 +67,10 @@ export function unsignSessionCookie(value: string, secrets: readonly string[]): 
   }
   return undefined
 }
+
+/** A record as stored (recordSerializer below): the broker's session is under `broker`. */
+const sessionOfRecord = (raw: string | null | undefined): BrokerSession | undefined =>
+  raw ? ((JSON.parse(raw) as { broker?: BrokerSession }).broker ?? undefined) : undefined
 
 // the stored record: `{broker}`, the same for the cookie and the handle (two transports of one session model)
 const recordOf = (broker: BrokerSession) => ({ broker }) as unknown as SessionData
@@ -170,6 +180,13 @@ export function createHttpSession(deps: {
       return new Promise((resolve, reject) =>
         store.get(id, (err, sess) => (err ? reject(err) : resolve(sess?.broker ?? undefined))),
       )
+    },
+    loadWith(sessionId, key) {
+      const redis = deps.redis
+      if (!redis) return undefined
+      const sessionRecord = sessionKey(sessionId)
+      const both = redis.isCluster ? Promise.all([redis.get(sessionRecord), redis.get(key)]) : redis.mget(sessionRecord, key)
+      return both.then(([raw, value]) => ({ session: sessionOfRecord(raw), value: value ?? undefined }))
     },
     save(sessionId, broker) {
       return new Promise((resolve, reject) => store.set(sessionId, recordOf(broker), (err) => (err ? reject(err) : resolve())))
