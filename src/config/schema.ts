@@ -73,7 +73,7 @@ const redisSchema = z.strictObject({
   }).optional().describe('Redis Cluster instead of url'),
   waitForReplicas: z.number().int().min(0).optional()
     .describe('replicas that must acknowledge a session or grant write (WAIT) before it counts, so a failover loses none; default 1 with sentinel or cluster, 0 on a single node'),
-  waitTimeoutMs: z.number().int().min(1).max(1500).default(500)
+  waitTimeoutMs: z.number().int().min(1).max(1500).default(1500)
     .describe('how long such a write waits for its replicas before the request answers 503 (below the 2 s command timeout)'),
 })
 

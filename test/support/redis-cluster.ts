@@ -74,7 +74,11 @@ async function untilClusterOk(ports: number[], password: string): Promise<void> 
     const deadline = Date.now() + 15_000
     for (;;) {
       const infos = await Promise.all(clients.map((c) => c.cluster('INFO').catch(() => '')))
-      if (infos.every((info) => info.includes('cluster_state:ok'))) return
+      // and every replica in sync with its primary: session and grant writes wait for a replica (WAIT), and a
+      // replica still loading its first sync would not acknowledge (the first login would answer 503)
+      const replication = await Promise.all(clients.map((c) => c.info('replication').catch(() => '')))
+      const synced = replication.every((r) => (r.includes('role:slave') ? r.includes('master_link_status:up') : r.includes('connected_slaves:1')))
+      if (synced && infos.every((info) => info.includes('cluster_state:ok'))) return
       if (Date.now() > deadline) throw new Error(`cluster not ok after 15 s: ${infos.join(' | ')}`)
       await new Promise((resolve) => setTimeout(resolve, 50))
     }

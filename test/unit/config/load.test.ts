@@ -31,7 +31,7 @@ describe('loadConfig', () => {
     expect(config.port).toBe(8080)
     expect(config.basePath).toBe('/bff')
     expect(config.trustProxy).toBe(false)
-    expect(config.redis).toEqual({ url: new URL('redis://127.0.0.1:6379'), keyPrefix: 't:', replicaAck: { replicas: 0, timeoutMs: 500 } })
+    expect(config.redis).toEqual({ url: new URL('redis://127.0.0.1:6379'), keyPrefix: 't:', replicaAck: { replicas: 0, timeoutMs: 1500 } })
     expect(config.session).toMatchObject({ sameSite: 'lax', idleTimeoutSeconds: 1800, absoluteTimeoutSeconds: 86400 })
     expect(config.tokens.refreshSkewSeconds).toBe(60)
     expect(config.provider).toMatchObject({
@@ -149,7 +149,7 @@ describe('parseConfig env overrides', () => {
   it('when REDIS_URL is set and the file names a Sentinel, then REDIS_URL replaces the Sentinel', () => {
     const raw = { ...validRaw(), redis: { sentinel: { name: 'mymaster', nodes: [{ host: 's1', port: 26379 }] } } }
     const config = parseConfig(raw, { REDIS_URL: 'redis://r:6379' })
-    expect(config.redis).toEqual({ url: new URL('redis://r:6379'), keyPrefix: 'bff:', replicaAck: { replicas: 0, timeoutMs: 500 } })
+    expect(config.redis).toEqual({ url: new URL('redis://r:6379'), keyPrefix: 'bff:', replicaAck: { replicas: 0, timeoutMs: 1500 } })
   })
 })
 
@@ -171,16 +171,16 @@ describe('parseConfig derived values', () => {
   it('when Sentinel or Cluster is configured, then session and grant writes wait for one replica by default; a single node waits for none; redis.waitForReplicas wins', () => {
     const nodes = [{ host: 'n1', port: 7000 }]
     const ack = (redis: Record<string, unknown>) => parseConfig({ ...validRaw(), redis }, {}).redis.replicaAck
-    expect(ack({ sentinel: { name: 'mymaster', nodes } })).toEqual({ replicas: 1, timeoutMs: 500 })
-    expect(ack({ cluster: { nodes } })).toEqual({ replicas: 1, timeoutMs: 500 })
-    expect(ack({ url: 'redis://r:6379' })).toEqual({ replicas: 0, timeoutMs: 500 })
+    expect(ack({ sentinel: { name: 'mymaster', nodes } })).toEqual({ replicas: 1, timeoutMs: 1500 })
+    expect(ack({ cluster: { nodes } })).toEqual({ replicas: 1, timeoutMs: 1500 })
+    expect(ack({ url: 'redis://r:6379' })).toEqual({ replicas: 0, timeoutMs: 1500 })
     expect(ack({ cluster: { nodes }, waitForReplicas: 0, waitTimeoutMs: 200 })).toEqual({ replicas: 0, timeoutMs: 200 })
-    expect(ack({ url: 'redis://r:6379', waitForReplicas: 2 })).toEqual({ replicas: 2, timeoutMs: 500 })
+    expect(ack({ url: 'redis://r:6379', waitForReplicas: 2 })).toEqual({ replicas: 2, timeoutMs: 1500 })
   })
 
   it('when no redis is configured outside production, then the config is valid without a url', () => {
     const { redis } = parseConfig({ ...validRaw(), redis: undefined }, {})
-    expect(redis).toEqual({ keyPrefix: 'bff:', replicaAck: { replicas: 0, timeoutMs: 500 } })
+    expect(redis).toEqual({ keyPrefix: 'bff:', replicaAck: { replicas: 0, timeoutMs: 1500 } })
   })
 
   it('when the config is loaded, then it is deep-frozen and a mutation throws', () => {
