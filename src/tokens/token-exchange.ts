@@ -1,29 +1,21 @@
 import { BffError, sessionExpired } from '../errors.js'
-import type { OAuthProvider, TokenExchangeOptions, TokenSet } from '../oauth/provider.js'
+import type { TokenExchangeOptions, TokenSet } from '../oauth/provider.js'
 import { LogEvents } from '../observability/log-events.js'
-import type { Logger } from '../observability/logger.js'
-import type { Grant, GrantStore } from '../session/grant-store.js'
-import type { KeyValueStore } from '../session/store.js'
+import type { Grant } from '../session/grant-store.js'
 import { cachedApiToken, tokenFor, type Audience } from './audience.js'
-import type { Clock } from './clock.js'
 import { needsRefresh, refreshJitter } from './expiry.js'
-import type { GrantRefresher } from './grant-refresher.js'
+import type { GrantRefresher, GrantRefresherDeps } from './grant-refresher.js'
 import { writeUnlessNewer } from './grant-write.js'
-import { backingOff, type BackoffState, type RefreshBackoff } from './refresh-backoff.js'
+import { backingOff, type BackoffState } from './refresh-backoff.js'
 import { createRotationGrace } from './rotation-grace.js'
 
 export type ExchangeAudience = Audience & { exchange: TokenExchangeOptions }
 
-export interface TokenExchangerDeps {
-  grants: GrantStore
-  store: KeyValueStore
-  provider: OAuthProvider
-  clock: Clock
-  prefix: string
-  refreshSkewSeconds: number
-  grantTtlMs: number
-  logger: Logger
-  backoff: RefreshBackoff
+/** the refresher's own dependencies (an offline grant's idle TTL included: an exchange write-back must keep it) */
+export interface TokenExchangerDeps extends Pick<
+  GrantRefresherDeps,
+  'grants' | 'store' | 'provider' | 'clock' | 'prefix' | 'refreshSkewSeconds' | 'grantTtlMs' | 'offlineGrantIdleMs' | 'logger' | 'backoff'
+> {
   /** refreshes the grant's own access token; called under the lock the exchange already holds */
   refresher: GrantRefresher
 }
