@@ -136,8 +136,10 @@ export function expectInvariant20(name: string, result: FailoverOutcome, maxWind
   expect(result.errors).toEqual([])
   expect(Object.keys(result.statuses).filter((s) => s !== '200' && s !== '503')).toEqual([])
   expect(result.windowMs).toBeLessThanOrEqual(maxWindowMs)
-  // a call waiting for the new primary is as bounded as the 503s (the 2 s command timeout, per Redis command)
-  expect(result.slowestMs).toBeLessThanOrEqual(maxWindowMs)
+  // a call waiting for the new primary is bounded too, a little beyond the 503 window: a refresh caught by the
+  // failover rides it out under the grant's lock (its write-back is retried for up to 5 s, each try waiting up to
+  // redis.waitTimeoutMs for a replica), and the calls of that session wait for the lock meanwhile
+  expect(result.slowestMs).toBeLessThanOrEqual(maxWindowMs + 7_500)
 }
 
 function sessionIdOf(broker: TestBroker, b: Browser): string {
