@@ -96,6 +96,8 @@ async function sample(minute: number) {
   current = fresh()
   const refreshes = idp.counts.refreshTokenGrants - refreshesBefore
   refreshesBefore = idp.counts.refreshTokenGrants
+  // retained heap, not garbage waiting for the next major GC: with --expose-gc (npm run bench:soak) a full GC first
+  ;(globalThis as { gc?: () => void }).gc?.()
   const { heapUsed, rss } = process.memoryUsage()
   const row = [String(minute), String(m.calls), String(m.errors), String(m.logins), String(m.logouts), String(refreshes),
     p99(m.latenciesMs).toFixed(1), mb(heapUsed), mb(rss), String(sockets()), String(await connections())]
