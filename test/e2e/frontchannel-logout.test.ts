@@ -2,10 +2,10 @@ import { randomUUID } from 'node:crypto'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Browser as Chromium, Frame, Page } from 'playwright-core'
 import { chromiumAvailable, CHROMIUM_PATH, launchChromium } from '../support/chromium.js'
-import { createBrowser, startTestBroker, type TestBroker } from '../support/start-app.js'
+import { startTestBroker, type TestBroker } from '../support/start-app.js'
 import type { Browser } from '../support/browser.js'
 import { TEST_CLIENT_ID, TEST_CLIENT_SECRET } from '../support/oidc-provider.js'
-import { signingKey, startOidcWireServer, type OidcWireServer } from '../support/wire/oidc.js'
+import { loginWithSid, signingKey, startOidcWireServer, type OidcWireServer } from '../support/wire/oidc.js'
 import { startCrossSitePage, type CrossSitePage } from './cross-site.js'
 
 // OpenID Connect Front-Channel Logout 1.0 in headless Chromium: a page on the provider's origin frames
@@ -32,14 +32,7 @@ afterAll(async () => {
 
 const user = (b: Browser) => b.get(`${broker.origin}/bff/user`, { xhr: true, headers: { 'x-csrf': '1' } })
 
-async function loggedIn(sid: string): Promise<Browser> {
-  idp.state.idTokenClaims = () => ({ sid })
-  const b = createBrowser()
-  const start = await b.get(`${broker.origin}/bff/login`)
-  const authorize = await b.get(start.location!)
-  expect((await b.get(authorize.location!, { site: 'cross-site' })).status).toBe(302)
-  return b
-}
+const loggedIn = (sid: string): Promise<Browser> => loginWithSid(broker.origin, idp, sid)
 
 /** opens `embedder` and frames the front-channel logout URL of `sid` in it, as the provider's logout page does */
 async function frameFrom(page: Page, embedder: string, sid: string): Promise<Frame> {

@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createBrowser, login, startBrokerWithProvider, startTestBroker, type TestBroker } from '../../support/start-app.js'
 import { completeProviderLogout, type Browser } from '../../support/browser.js'
 import { TEST_CLIENT_ID, TEST_CLIENT_SECRET, type RunningOidcProvider } from '../../support/oidc-provider.js'
-import { signingKey, signJwt, startOidcWireServer, type OidcWireServer } from '../../support/wire/oidc.js'
+import { loginWithSid, signingKey, signJwt, startOidcWireServer, type OidcWireServer } from '../../support/wire/oidc.js'
 
 // OpenID Connect Back-Channel Logout 1.0 at the broker's endpoint: tokens minted with the issuer's own key, so
 // only the property under test is wrong.
@@ -33,11 +33,7 @@ const user = (b: Browser) => b.get(`${broker.origin}/bff/user`, { xhr: true, hea
 
 /** Logs in a new browser whose ID token carries `sid` (and sub alice). */
 async function loggedIn(sid: string): Promise<Browser> {
-  idp.state.idTokenClaims = () => ({ sid })
-  const b = createBrowser()
-  const start = await b.get(`${broker.origin}/bff/login`)
-  const authorize = await b.get(start.location!)
-  expect((await b.get(authorize.location!, { site: 'cross-site' })).status).toBe(302)
+  const b = await loginWithSid(broker.origin, idp, sid)
   expect((await user(b)).status).toBe(200)
   return b
 }

@@ -1,10 +1,10 @@
 import { randomUUID } from 'node:crypto'
 import request from 'supertest'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { createBrowser, startTestBroker, type TestBroker } from '../../support/start-app.js'
+import { startTestBroker, type TestBroker } from '../../support/start-app.js'
 import type { Browser } from '../../support/browser.js'
 import { TEST_CLIENT_ID, TEST_CLIENT_SECRET } from '../../support/oidc-provider.js'
-import { signingKey, startOidcWireServer, type OidcWireServer } from '../../support/wire/oidc.js'
+import { loginWithSid, signingKey, startOidcWireServer, type OidcWireServer } from '../../support/wire/oidc.js'
 
 // OpenID Connect Front-Channel Logout 1.0: the provider's logout page frames /bff/frontchannel-logout?iss&sid. The
 // wire issuer puts the `sid` in the ID token (oidc-provider 9 no longer implements front-channel logout).
@@ -24,11 +24,7 @@ const user = (b: Browser) => b.get(`${broker.origin}/bff/user`, { xhr: true, hea
 
 /** a browser logged in with an ID token that carries `sid` */
 async function loggedIn(sid: string): Promise<Browser> {
-  idp.state.idTokenClaims = () => ({ sid })
-  const b = createBrowser()
-  const start = await b.get(`${broker.origin}/bff/login`)
-  const authorize = await b.get(start.location!)
-  expect((await b.get(authorize.location!, { site: 'cross-site' })).status).toBe(302)
+  const b = await loginWithSid(broker.origin, idp, sid)
   expect((await user(b)).status).toBe(200)
   return b
 }

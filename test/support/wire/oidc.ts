@@ -1,3 +1,4 @@
+import { createBrowser, type Browser } from '../browser.js'
 import { createHmac, generateKeyPairSync, sign, type JsonWebKey, type KeyObject } from 'node:crypto'
 import { authorizeAnswer, expectBasic, formBody, oauthError, startServer, type WireServer, type WireServerOptions } from './server.js'
 
@@ -97,4 +98,18 @@ export async function startOidcWireServer(opts: WireServerOptions & { key: TestS
     opts,
   )
   return { ...server, issuer: server.url.origin, state, jwksFetches: () => server.requests.filter((r) => r.path === '/jwks').length }
+}
+
+/**
+ * Logs a new browser in at `brokerOrigin` through this issuer, whose next ID token carries `sid` (front- and
+ * back-channel logout tests name sessions by it); throws when the callback does not end in a redirect.
+ */
+export async function loginWithSid(brokerOrigin: string, idp: OidcWireServer, sid: string): Promise<Browser> {
+  idp.state.idTokenClaims = () => ({ sid })
+  const b = createBrowser()
+  const start = await b.get(`${brokerOrigin}/bff/login`)
+  const authorize = await b.get(start.location!)
+  const callback = await b.get(authorize.location!, { site: 'cross-site' })
+  if (callback.status !== 302) throw new Error(`login with sid ${sid} answered ${callback.status}`)
+  return b
 }
