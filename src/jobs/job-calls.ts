@@ -3,18 +3,19 @@ import type { ApiRoute } from '../config/types.js'
 import type { ClientCredentials } from '../tokens/client-credentials.js'
 import type { TokenManager } from '../tokens/token-manager.js'
 import type { OfflineGrants } from '../session/offline-grants.js'
+import type { GrantStore } from '../session/grant-store.js'
 import type { JobCaller } from '../http/authenticate.js'
 import type { SessionAdmin } from '../http/session-admin.js'
 import type { Logger } from '../observability/logger.js'
 import { LogEvents } from '../observability/log-events.js'
 import { BffError, forbidden, invalidRequest, noOfflineGrant } from '../errors.js'
 
+const maxSubLength = 255
+
 export interface JobCalls {
   /** the token a job's call to `route` carries (client credentials, or the offline grant of X-On-Behalf-Of) */
   tokenFor(req: IncomingMessage, res: ServerResponse | undefined, route: ApiRoute, caller: JobCaller): Promise<string | undefined>
 }
-
-const maxSubLength = 255
 
 /**
  * A background job's API call: only to the routes its client lists; as the application on `token: client` routes,
@@ -25,6 +26,8 @@ export function createJobCalls(deps: {
   offlineGrants: OfflineGrants
   tokenManager: TokenManager
   clientCredentials: ClientCredentials
+  /** opens the sealed record read beside an offline grant's metadata */
+  grants: Pick<GrantStore, 'open'>
   admin: Pick<SessionAdmin, 'dropGrant'>
   logger: Logger
 }): JobCalls {
@@ -37,9 +40,10 @@ export function createJobCalls(deps: {
 
   async function onBehalfOf(route: ApiRoute, sub: string, audited: { grant?: string }): Promise<string> {
     // the newest usable offline grant serves; one the provider refuses (invalid_grant) is dropped, not retried
-    for (const grant of await deps.offlineGrants.list(sub)) {
+    for (const { grant, sealed } of await deps.offlineGrants.listWithRecords(sub)) {
       try {
-        const token = await deps.tokenManager.accessTokenFor({ grantId: grant.grantId }, route)
+        const record = Promise.resolve(deps.grants.open(grant.grantId, sealed))
+        const token = await deps.tokenManager.accessTokenFor({ grantId: grant.grantId }, route, record)
         deps.offlineGrants.touch(grant)
         audited.grant = grant.publicId
         return token

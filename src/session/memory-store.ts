@@ -28,6 +28,9 @@ export function createMemoryStore(now: () => number = Date.now): KeyValueStore {
     async get(key) {
       return str(key)
     },
+    async getTogether(keys) {
+      return keys.map(str)
+    },
     async set(key, value, ttlMs) {
       values.set(key, { value, expiresAt: now() + ttlMs })
     },

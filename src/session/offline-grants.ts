@@ -23,11 +23,19 @@ export interface OfflineGrants {
   add(grant: OfflineGrant): Promise<void>
   /** newest first */
   list(sub: string): Promise<OfflineGrant[]>
+  /**
+   * newest first, each with its sealed grant record (undefined when gone), read with its metadata in one command
+   * (they share the grant's hash tag): the job call path, one SMEMBERS and one MGET per grant
+   */
+  listWithRecords(sub: string): Promise<OfflineGrantRecords>
   byPublicId(publicId: string): Promise<OfflineGrant | undefined>
   /** a use: slides the idle timeout of the grant and its entries (at most once a minute per grant, off the request) */
   touch(grant: OfflineGrant): void
   remove(grant: OfflineGrant): Promise<void>
 }
+
+/** a user's offline grants, newest first, each with its sealed grant record (undefined when gone) */
+export type OfflineGrantRecords = Array<{ grant: OfflineGrant; sealed: string | undefined }>
 
 const touchEveryMs = 60_000
 
@@ -40,9 +48,18 @@ export function createOfflineGrants(deps: {
   grantKey: (grantId: string) => string
 }): OfflineGrants {
   const { indexOfflineGrants: listKey, offlineGrant: metaKey, publicGrant: publicKey } = redisKeys(deps.prefix)
-  const read = async (grantId: string) => {
-    const raw = await deps.store.get(metaKey(grantId))
-    return raw === undefined ? undefined : (JSON.parse(raw) as OfflineGrant)
+  const parse = (raw: string | undefined) => (raw === undefined ? undefined : (JSON.parse(raw) as OfflineGrant))
+  const read = async (grantId: string) => parse(await deps.store.get(metaKey(grantId)))
+  /** the live entries of a user's list, newest first; an entry whose metadata expired is dropped from the list */
+  async function live<T>(sub: string, readOne: (grantId: string) => Promise<T & { grant: OfflineGrant | undefined }>) {
+    const ids = await deps.store.setMembers(listKey(sub))
+    const found = await Promise.all(ids.map(readOne))
+    const alive: Array<T & { grant: OfflineGrant }> = []
+    for (const [i, entry] of found.entries()) {
+      if (entry.grant) alive.push(entry as T & { grant: OfflineGrant })
+      else await deps.store.removeFromSet(listKey(sub), ids[i] as string)
+    }
+    return alive.sort((a, b) => b.grant.createdAt - a.grant.createdAt)
   }
   const write = async (grant: OfflineGrant) => {
     await deps.store.set(metaKey(grant.grantId), JSON.stringify(grant), deps.idleMs)
@@ -53,12 +70,13 @@ export function createOfflineGrants(deps: {
   return {
     add: write,
     async list(sub) {
-      const ids = await deps.store.setMembers(listKey(sub))
-      const found = await Promise.all(ids.map(read))
-      const live = found.filter((g): g is OfflineGrant => g !== undefined)
-      // an entry whose metadata expired is dropped from the list on the way
-      for (const id of ids) if (!live.some((g) => g.grantId === id)) await deps.store.removeFromSet(listKey(sub), id)
-      return live.sort((a, b) => b.createdAt - a.createdAt)
+      return (await live(sub, async (grantId) => ({ grant: await read(grantId) }))).map((entry) => entry.grant)
+    },
+    listWithRecords(sub) {
+      return live(sub, async (grantId) => {
+        const [meta, sealed] = await deps.store.getTogether([metaKey(grantId), deps.grantKey(grantId)])
+        return { grant: parse(meta), sealed }
+      })
     },
     async byPublicId(publicId) {
       if (!/^[A-Za-z0-9_-]{1,64}$/.test(publicId)) return undefined

@@ -132,6 +132,10 @@ export function createRedisStore(client: RedisClient, ack: ReplicaAck = { replic
     async get(key) {
       return (await client.get(key)) ?? undefined
     },
+    async getTogether(keys) {
+      if (keys.length === 0) return []
+      return (await client.mget(...keys)).map((value) => value ?? undefined)
+    },
     async set(key, value, ttlMs) {
       await client.set(key, value, 'PX', Math.max(1, Math.ceil(ttlMs)))
     },

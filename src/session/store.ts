@@ -9,6 +9,11 @@ export interface KeyValueStore {
   /** false while the connection is down: request paths answer 503 without waiting */
   isAvailable(): boolean
   get(key: string): Promise<string | undefined>
+  /**
+   * MGET: the values of keys that share one hash tag (one Redis Cluster slot, src/session/keys.ts), in one command;
+   * keys of different slots fail in a cluster (CROSSSLOT), so callers pass only the keys of one grant
+   */
+  getTogether(keys: readonly string[]): Promise<Array<string | undefined>>
   set(key: string, value: string, ttlMs: number): Promise<void>
   /**
    * set / del that count only once the configured replicas hold them (`WAIT`, redis.waitForReplicas): for the records

@@ -60,6 +60,15 @@ export function describeKeyValueStore(name: string, makeStore: () => Promise<Sto
       expect(await store.get(k)).toBeUndefined()
     })
 
+    it('when keys sharing one hash tag are read together, then each value comes back in its place, a missing one as undefined', async () => {
+      const tag = `{${randomBytes(4).toString('hex')}}`
+      await store.set(`${subject.prefix}a:${tag}`, 'first', 60_000)
+      await store.set(`${subject.prefix}c:${tag}`, 'third', 60_000)
+      expect(await store.getTogether([`${subject.prefix}a:${tag}`, `${subject.prefix}b:${tag}`, `${subject.prefix}c:${tag}`]))
+        .toEqual(['first', undefined, 'third'])
+      expect(await store.getTogether([])).toEqual([])
+    })
+
     it('when twenty callers race setIfAbsent on one key, then exactly one wins and its value stays', async () => {
       const k = key('nx')
       const results = await Promise.all(Array.from({ length: 20 }, (_, i) => store.setIfAbsent(k, `c${i}`, 60_000)))
