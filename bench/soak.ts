@@ -1,4 +1,7 @@
 import { parseArgs } from 'node:util'
+import { mkdirSync } from 'node:fs'
+import { join } from 'node:path'
+import { writeHeapSnapshot } from 'node:v8'
 import { table } from './lib/load.js'
 import { startRedisServer } from '../test/support/redis.js'
 import { createBrowser, login, startBrokerWithUpstream } from '../test/support/start-app.js'
@@ -12,6 +15,7 @@ import type { Browser } from '../test/support/browser.js'
 //
 //   npm run bench:soak                    # 10 minutes
 //   npm run bench:soak -- --minutes 2 --workers 4 --rate 40
+//   npm run bench:soak -- --minutes 4 --heap-snapshots /tmp/soak   # a V8 heap snapshot per minute, to diff
 
 const { values: args } = parseArgs({
   options: {
@@ -22,6 +26,8 @@ const { values: args } = parseArgs({
     'token-ttl': { type: 'string', default: '20' },
     /** each worker logs out and in again after this many calls */
     'calls-per-session': { type: 'string', default: '150' },
+    /** write a V8 heap snapshot after each minute's GC into this directory (to attribute a growing heap) */
+    'heap-snapshots': { type: 'string' },
   },
 })
 const minutes = Number(args.minutes)
@@ -36,7 +42,7 @@ const bed = await startBrokerWithUpstream((url) => ({
   idp: { accessTokenTtlSeconds: Number(args['token-ttl']), rotateRefreshToken: true },
   config: { logLevel: 'warn', apis: [{ path: '/api/orders', target: `${url}/echo`, token: 'user' }] },
 }))
-const { broker, idp } = bed
+const { broker, idp, upstream } = bed
 const xhr = { xhr: true, headers: { 'x-csrf': '1' } }
 
 interface Minute { latenciesMs: number[]; calls: number; errors: number; logins: number; logouts: number; statuses: Map<number, number> }
@@ -96,9 +102,17 @@ async function sample(minute: number) {
   current = fresh()
   const refreshes = idp.counts.refreshTokenGrants - refreshesBefore
   refreshesBefore = idp.counts.refreshTokenGrants
+  // the test upstream records every request it serves (the tests assert on them): ~2.5 MB a minute here, which the
+  // first soak runs showed as a climbing heap; they are dropped before each measurement (the broker keeps none)
+  upstream.requests.length = 0
   // retained heap, not garbage waiting for the next major GC: with --expose-gc (npm run bench:soak) a full GC first
   ;(globalThis as { gc?: () => void }).gc?.()
   const { heapUsed, rss } = process.memoryUsage()
+  const snapshots = args['heap-snapshots']
+  if (snapshots) {
+    mkdirSync(snapshots, { recursive: true })
+    console.log(`heap snapshot: ${writeHeapSnapshot(join(snapshots, `minute-${minute}.heapsnapshot`))}`)
+  }
   const row = [String(minute), String(m.calls), String(m.errors), String(m.logins), String(m.logouts), String(refreshes),
     p99(m.latenciesMs).toFixed(1), mb(heapUsed), mb(rss), String(sockets()), String(await connections())]
   rows.push(row)
