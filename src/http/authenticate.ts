@@ -180,7 +180,7 @@ export function createAuthenticator(deps: {
 
   async function byJobToken(token: string): Promise<Caller> {
     checkStoreAvailable(deps.store)
-    // read from the store on every call: a revoked or expired job token stops at once, on every instance
+    // an expired token stops at its expiry on every instance (job-tokens.ts remembers a token at most until then)
     const found = await deps.jobs.lookup(token)
     if (!found) throw invalidToken('Bearer', 'unknown or expired job token')
     return { kind: 'job', client: found.client }

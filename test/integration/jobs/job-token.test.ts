@@ -3,6 +3,7 @@ import { createHash } from 'node:crypto'
 import { Redis } from 'ioredis'
 import { keysWithPrefix } from '../../support/redis.js'
 import { startTestBroker, type TestBroker } from '../../support/start-app.js'
+import { createOffsetClock } from '../../support/clock.js'
 import { basic, expectInvalidClient, jobsConfig, requestToken, secrets, type TokenRequest } from './support.js'
 
 let broker: TestBroker
@@ -138,5 +139,29 @@ describe('what the job token endpoint leaves behind', () => {
       expect(dump).not.toContain(value)
     }
     expect(keys.every((k) => k.ttlMs > 0)).toBe(true)
+  })
+})
+
+describe('a job token at its expiry', () => {
+  it('when the token has expired (its Redis key gone with its TTL), then the instance that used it before refuses it too: 401', async () => {
+    const clock = createOffsetClock()
+    const timed = await startTestBroker({ name: 'job-token-expiry', config: jobsConfig(), clock })
+    try {
+      const { body } = await requestToken(timed.origin, { auth: right('report'), ip: newIp() })
+      const token = String(body.access_token)
+      const call = () => fetch(`${timed.origin}/api/orders`, { headers: { authorization: `Bearer ${token}` } })
+      // authenticated: the user route then wants X-On-Behalf-Of (400), which it checks only for a valid job
+      expect((await call()).status).toBe(400)
+      expect((await call()).status).toBe(400)
+      const redis = new Redis(timed.redisUrl)
+      await redis.del(`${timed.prefix}job:${hashOf(token)}`)
+      redis.disconnect()
+      clock.advance(300_000)
+      const res = await call()
+      expect(res.status).toBe(401)
+      expect(res.headers.get('www-authenticate')).toBe('Bearer error="invalid_token"')
+    } finally {
+      await timed.stop()
+    }
   })
 })

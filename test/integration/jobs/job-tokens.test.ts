@@ -15,10 +15,11 @@ const client = { id: 'nightly-report', secretHash: secretHashOf('s'.repeat(43)),
 function jobTokens(clients = [client]) {
   const prefix = uniquePrefix('job-tokens')
   const calls: string[] = []
+  const clock = { now: 1_700_000_000_000 }
   const tokens = createJobTokens({
-    store: countingStore(store, calls), prefix, clients: createJobClients(clients), tokenTtlSeconds: 300, now: () => 1_700_000_000_000,
+    store: countingStore(store, calls), prefix, clients: createJobClients(clients), tokenTtlSeconds: 300, now: () => clock.now,
   })
-  return { prefix, calls, tokens }
+  return { prefix, calls, tokens, clock }
 }
 
 describe('job tokens', () => {
@@ -43,12 +44,27 @@ describe('job tokens', () => {
     expect(await tokens.lookup(token)).toEqual({ client, issuedAt: 1_700_000_000_000 })
   })
 
-  it('when a token is revoked, then the lookup finds nothing and the key is gone', async () => {
-    const { prefix, tokens } = jobTokens()
+  it('when a token was found once, then the instance answers from memory until the token expires, and never past it', async () => {
+    const { calls, tokens, clock } = jobTokens()
     const { token } = await tokens.issue('nightly-report')
-    await tokens.revoke(token)
-    expect(await tokens.lookup(token)).toBeUndefined()
-    expect(await keysWithPrefix(redisUrl(), prefix)).toEqual([])
+    calls.length = 0
+    expect(await tokens.lookup(token)).toEqual({ client, issuedAt: 1_700_000_000_000 })
+    expect(calls).toHaveLength(1)
+    clock.now += 299_000
+    expect(await tokens.lookup(token)).toEqual({ client, issuedAt: 1_700_000_000_000 })
+    expect(calls).toHaveLength(1)
+    // past its expiry the store is asked again (the real TTL there has not run out: this clock is simulated)
+    clock.now += 1_000
+    await tokens.lookup(token)
+    expect(calls).toHaveLength(2)
+  })
+
+  it('when a token is not in the store, then it is not remembered: every lookup asks again', async () => {
+    const { calls, tokens } = jobTokens()
+    const never = `bffj_${'B'.repeat(43)}`
+    expect(await tokens.lookup(never)).toBeUndefined()
+    expect(await tokens.lookup(never)).toBeUndefined()
+    expect(calls).toHaveLength(2)
   })
 
   it('when the string is not shaped like a job token, then the lookup answers undefined without calling the store', async () => {
@@ -56,7 +72,6 @@ describe('job tokens', () => {
     for (const garbage of ['', 'bffj_', `bffj_${'a'.repeat(42)}`, `bffj_${'a'.repeat(44)}`, `bffx_${'a'.repeat(43)}`, `bffj_${'a'.repeat(42)}=`]) {
       expect(await tokens.lookup(garbage)).toBeUndefined()
     }
-    await tokens.revoke('garbage')
     expect(calls).toEqual([])
   })
 
