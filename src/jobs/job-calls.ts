@@ -2,7 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { ApiRoute } from '../config/types.js'
 import type { ClientCredentials } from '../tokens/client-credentials.js'
 import type { TokenManager } from '../tokens/token-manager.js'
-import type { OfflineGrants } from '../session/offline-grants.js'
+import type { OfflineGrantRecords, OfflineGrants } from '../session/offline-grants.js'
 import type { GrantStore } from '../session/grant-store.js'
 import type { JobCaller } from '../http/authenticate.js'
 import type { SessionAdmin } from '../http/session-admin.js'
@@ -38,21 +38,43 @@ export function createJobCalls(deps: {
     else queueMicrotask(() => log('upgrade'))
   }
 
-  async function onBehalfOf(route: ApiRoute, sub: string, audited: { grant?: string }): Promise<string> {
-    // the newest usable offline grant serves; one the provider refuses (invalid_grant) is dropped, not retried
-    for (const { grant, sealed } of await deps.offlineGrants.listWithRecords(sub)) {
+  // user → the offline grant that served them last: only a pointer. Each call reads that grant, its record and its
+  // "a newer grant exists" marker in one MGET (currentWithRecord), so a revoked, expired or superseded grant is never
+  // used from here (revocation holds on the next request); then the user's whole list is read, as without it
+  const lastServed = new Map<string, string>()
+
+  /** the first of `entries` the token manager can serve; one the provider refuses (invalid_grant) is dropped */
+  async function firstUsable(route: ApiRoute, sub: string, entries: OfflineGrantRecords, audited: { grant?: string }) {
+    for (const { grant, sealed } of entries) {
       try {
         const record = Promise.resolve(deps.grants.open(grant.grantId, sealed))
         const token = await deps.tokenManager.accessTokenFor({ grantId: grant.grantId }, route, record)
         deps.offlineGrants.touch(grant)
         audited.grant = grant.publicId
+        if (lastServed.size >= 10_000) lastServed.clear()
+        lastServed.set(sub, grant.grantId)
         return token
       } catch (err) {
         if (!(err instanceof BffError && err.code === 'session_expired')) throw err
+        lastServed.delete(sub)
         await deps.admin.dropGrant(grant, { revoke: false, reason: 'invalid_grant' })
       }
     }
-    throw noOfflineGrant({ detail: 'no usable offline grant for the user' })
+    return undefined
+  }
+
+  /** the newest usable offline grant of the user serves, not retried once the provider refused it */
+  async function onBehalfOf(route: ApiRoute, sub: string, audited: { grant?: string }): Promise<string> {
+    const remembered = lastServed.get(sub)
+    const current = remembered === undefined ? undefined : await deps.offlineGrants.currentWithRecord(remembered)
+    if (current?.grant.sub === sub) {
+      const token = await firstUsable(route, sub, [current], audited)
+      if (token !== undefined) return token
+    }
+    lastServed.delete(sub)
+    const token = await firstUsable(route, sub, await deps.offlineGrants.listWithRecords(sub), audited)
+    if (token === undefined) throw noOfflineGrant({ detail: 'no usable offline grant for the user' })
+    return token
   }
 
   return {

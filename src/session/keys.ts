@@ -4,8 +4,8 @@
  * Redis Cluster places a key by the CRC16 of its hash tag (the first non-empty `{…}`) or, without one, of the
  * whole key (Redis Cluster specification, "Hash tags"); a multi-key command, MULTI or Lua script whose keys lie in
  * different slots fails with CROSSSLOT. So the keys of one grant (its record, lock, refresh backoff, rotation-grace
- * records and offline-grant metadata) share the tag `{<grant id>}`: whatever spans them stays on one slot, one
- * primary, one replication stream. Different grants still spread over every primary.
+ * records, offline-grant metadata and newer-grant marker) share the tag `{<grant id>}`: whatever spans them stays on
+ * one slot, one primary, one replication stream. Different grants still spread over every primary.
  *
  * A session is one key, express-session's record: connect-redis builds it as `sessionPrefix + id`, and no other key
  * is found by a session id (the indexes and public ids are looked up by other values). It stays untagged: a tag
@@ -43,6 +43,8 @@ export interface RedisKeys {
   indexOfflineGrants(sub: string): string
   /** what is shown of an offline grant (JSON: sub, public id, times, scopes) */
   offlineGrant(grantId: string): string
+  /** present once a newer offline grant of the same user exists (its id): this one is then no longer the one to use */
+  offlineSuperseded(grantId: string): string
   /** consumed-state marker of a login (single use across instances; sha256 of the state) */
   loginUsed(stateHash: string): string
   /** a grant's refresh backoff after a transient provider failure */
@@ -79,6 +81,7 @@ export function redisKeys(prefix: string): RedisKeys {
     publicGrant: (publicId) => `${prefix}pub:g:${publicId}`,
     indexOfflineGrants: (sub) => `${prefix}idx:offline:${sub}`,
     offlineGrant: (grantId) => `${prefix}offline:${tag(grantId)}`,
+    offlineSuperseded: (grantId) => `${prefix}offline-newer:${tag(grantId)}`,
     loginUsed: (stateHash) => `${prefix}login-used:${stateHash}`,
     refreshBackoff: (grantId) => `${prefix}backoff:grant:${tag(grantId)}`,
     logoutTokenJti: (jtiHash) => `${prefix}bcl:jti:${jtiHash}`,

@@ -28,6 +28,11 @@ export interface OfflineGrants {
    * (they share the grant's hash tag): the job call path, one SMEMBERS and one MGET per grant
    */
   listWithRecords(sub: string): Promise<OfflineGrantRecords>
+  /**
+   * one grant by id with its sealed record, in one MGET: undefined when it is gone (revoked, expired) or when a newer
+   * offline grant of its user exists, which the user's list would put first
+   */
+  currentWithRecord(grantId: string): Promise<OfflineGrantRecords[number] | undefined>
   byPublicId(publicId: string): Promise<OfflineGrant | undefined>
   /** a use: slides the idle timeout of the grant and its entries (at most once a minute per grant, off the request) */
   touch(grant: OfflineGrant): void
@@ -47,7 +52,7 @@ export function createOfflineGrants(deps: {
   /** the grant record's own key (grant-store.ts), whose TTL slides with the entry */
   grantKey: (grantId: string) => string
 }): OfflineGrants {
-  const { indexOfflineGrants: listKey, offlineGrant: metaKey, publicGrant: publicKey } = redisKeys(deps.prefix)
+  const { indexOfflineGrants: listKey, offlineGrant: metaKey, publicGrant: publicKey, offlineSuperseded: newerKey } = redisKeys(deps.prefix)
   const parse = (raw: string | undefined) => (raw === undefined ? undefined : (JSON.parse(raw) as OfflineGrant))
   const read = async (grantId: string) => parse(await deps.store.get(metaKey(grantId)))
   /** the live entries of a user's list, newest first; an entry whose metadata expired is dropped from the list */
@@ -68,7 +73,12 @@ export function createOfflineGrants(deps: {
   }
   const touched = new Map<string, number>()
   return {
-    add: write,
+    async add(grant) {
+      // the user's older offline grants learn that they are no longer the newest (currentWithRecord)
+      const older = (await deps.store.setMembers(listKey(grant.sub))).filter((id) => id !== grant.grantId)
+      await Promise.all(older.map((id) => deps.store.set(newerKey(id), grant.grantId, deps.idleMs)))
+      await write(grant)
+    },
     async list(sub) {
       return (await live(sub, async (grantId) => ({ grant: await read(grantId) }))).map((entry) => entry.grant)
     },
@@ -77,6 +87,11 @@ export function createOfflineGrants(deps: {
         const [meta, sealed] = await deps.store.getTogether([metaKey(grantId), deps.grantKey(grantId)])
         return { grant: parse(meta), sealed }
       })
+    },
+    async currentWithRecord(grantId) {
+      const [meta, sealed, newer] = await deps.store.getTogether([metaKey(grantId), deps.grantKey(grantId), newerKey(grantId)])
+      const grant = parse(meta)
+      return grant === undefined || newer !== undefined ? undefined : { grant, sealed }
     },
     async byPublicId(publicId) {
       if (!/^[A-Za-z0-9_-]{1,64}$/.test(publicId)) return undefined
@@ -93,7 +108,7 @@ export function createOfflineGrants(deps: {
     },
     async remove(grant) {
       touched.delete(grant.grantId)
-      await deps.store.del(metaKey(grant.grantId), publicKey(grant.publicId))
+      await deps.store.del(metaKey(grant.grantId), publicKey(grant.publicId), newerKey(grant.grantId))
       await deps.store.removeFromSet(listKey(grant.sub), grant.grantId)
     },
   }

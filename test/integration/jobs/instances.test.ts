@@ -102,4 +102,36 @@ describe('jobs and browsers across broker instances', () => {
     expect((await withHandleOn(b, app, '/bff/user')).status).toBe(401)
     expect(upstream.requests.length).toBe(seen)
   })
+
+  it('when the offline grant that served a job on instance A is superseded or revoked on instance B, then A\'s next job call uses the grant the user now has', async () => {
+    const grantOfLastCall = () => a.logs.map((l) => JSON.parse(l) as Record<string, unknown>).filter((l) => l.event === 'job.call').at(-1)?.grant
+    const job = await jobToken(a, 'nightly')
+    const call = (n: number) => asJob(a, job, `/api/orders/${n}`, { sub: 'alice' })
+    const older = onInstance(await browserLogin(a, { offline: true }), a, b)
+    const o = (await listSessions(b, older)).grants[0]!.id
+    expect((await call(1)).status).toBe(200)
+    expect((await call(2)).status).toBe(200)
+    expect(grantOfLastCall()).toBe(o)
+
+    // a newer offline login on B: A, which remembers the older grant, must switch to the newest (DESIGN: newest serves)
+    clock.advance(1000)
+    const newer = onInstance(await browserLogin(a, { offline: true }), a, b)
+    const n = (await listSessions(b, newer)).grants[0]!.id
+    expect(n).not.toBe(o)
+    expect((await call(3)).status).toBe(200)
+    expect(grantOfLastCall()).toBe(n)
+
+    // the user revokes the newest on B: A's next call is served by the older one, never by the revoked grant
+    expect((await newer.request(`${b.origin}/bff/grants/${n}`, { method: 'DELETE', ...xhr })).status).toBe(204)
+    expect((await call(4)).status).toBe(200)
+    expect(grantOfLastCall()).toBe(o)
+
+    // and once the older is revoked too, nothing is left: 403 no_offline_grant, nothing upstream
+    expect((await older.request(`${b.origin}/bff/grants/${o}`, { method: 'DELETE', ...xhr })).status).toBe(204)
+    const seen = upstream.requests.length
+    const last = await call(5)
+    expect(last.status).toBe(403)
+    expect(await last.json()).toMatchObject({ error: 'no_offline_grant' })
+    expect(upstream.requests.length).toBe(seen)
+  })
 })

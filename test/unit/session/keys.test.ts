@@ -8,6 +8,7 @@ const grantKeys = [
   keys.refreshBackoff('g1'),
   keys.rotated('g1', 'h'),
   keys.offlineGrant('g1'),
+  keys.offlineSuperseded('g1'),
 ]
 const untagged = [
   keys.session('s1'),
@@ -37,6 +38,7 @@ describe('Redis key layout', () => {
       'bff:backoff:grant:{g1}',
       'bff:rotated:{g1}:h',
       'bff:offline:{g1}',
+      'bff:offline-newer:{g1}',
       'bff:sess:s1',
       'bff:cc:orders',
       'bff:lock:cc:orders',
