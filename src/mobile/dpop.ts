@@ -98,10 +98,22 @@ export function createDpopVerifier(options: DpopVerifierOptions): DpopVerifier {
   const replayTtlMs = maxAgeMs + futureSkewMs + 1000
   const origin = options.publicUrl.origin
   const keys = createProofKeys()
+  // an app sends the same protected header (typ, alg, its public jwk) on every proof: the checked header is kept per
+  // header segment as received (bounded; a header that fails its checks is never kept)
+  const headers = new Map<string, CheckedHeader>()
+  const headerOf = (proof: string): CheckedHeader => {
+    const segment = proof.slice(0, proof.indexOf('.'))
+    const known = headers.get(segment)
+    if (known) return known
+    const header = checkHeader(proof)
+    if (headers.size >= 4096) headers.clear()
+    headers.set(segment, header)
+    return header
+  }
 
   async function verify(input: DpopVerifyInput): Promise<{ jkt: string }> {
     const proof = singleProof(input.proof)
-    const header = checkHeader(proof)
+    const header = headerOf(proof)
     const { claims, jkt } = await verifySignature(keys, proof, header)
     if (input.expectedJkt !== undefined && jkt !== input.expectedJkt) throw new DpopError('wrong_key')
     if (claims.htm !== input.method) throw new DpopError('wrong_htm')
@@ -137,7 +149,9 @@ function singleProof(value: string | readonly string[] | undefined): string {
   return value
 }
 
-function checkHeader(proof: string): ProtectedHeaderParameters & { jwk: JWK } {
+type CheckedHeader = Readonly<ProtectedHeaderParameters & { jwk: JWK }>
+
+function checkHeader(proof: string): CheckedHeader {
   let header: ProtectedHeaderParameters
   try {
     header = decodeProtectedHeader(proof)
@@ -149,7 +163,8 @@ function checkHeader(proof: string): ProtectedHeaderParameters & { jwk: JWK } {
   const jwk = header.jwk
   if (typeof jwk !== 'object' || jwk === null || Array.isArray(jwk)) throw new DpopError('missing_jwk')
   if (jwk.kty === 'oct' || PRIVATE_JWK_MEMBERS.some((member) => member in jwk)) throw new DpopError('private_jwk')
-  return { ...header, jwk }
+  // shared by every later proof with this header: frozen, so no caller can alter what the next one is checked against
+  return Object.freeze({ ...header, jwk: Object.freeze(jwk) })
 }
 
 const utf8 = new TextDecoder()
@@ -157,7 +172,7 @@ const utf8 = new TextDecoder()
 async function verifySignature(
   keys: ProofKeys,
   proof: string,
-  header: ProtectedHeaderParameters & { jwk: JWK },
+  header: CheckedHeader,
 ): Promise<{ claims: Record<string, unknown>; jkt: string }> {
   let checked: { payload: Uint8Array; jkt: string }
   try {

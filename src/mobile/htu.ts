@@ -20,7 +20,9 @@ export function sameHtu(htu: unknown, origin: string, path: string): boolean {
   // a path that does not start with '/' could move the host ('@evil.example/'): never a match
   if (typeof htu !== 'string' || !path.startsWith('/')) return false
   const expected = `${origin}${path}`
+  // the usual proof names the URL exactly as the broker sees it (origin and path as received): equal strings
+  // normalise alike, so no parse is needed
+  if (htu === expected) return true
   const actual = normalizeHtu(htu)
-  // the usual proof names the URL exactly as the broker sees it: equal strings normalise alike, once is enough
-  return actual !== undefined && (htu === expected || actual === normalizeHtu(expected))
+  return actual !== undefined && actual === normalizeHtu(expected)
 }

@@ -50,6 +50,9 @@ const validSegment = (segment: string) => segment.length % 4 !== 1
 export function createProofKeys(opts: { maxKeys?: number } = {}): ProofKeys {
   const maxKeys = opts.maxKeys ?? DEFAULT_MAX_KEYS
   const keys = new Map<string, ProofKey>()
+  // the DPoP verifier hands the same (frozen) header object for every proof with the same header: its key is found
+  // without building the canonical JSON again
+  const byHeader = new WeakMap<object, ProofKey>()
 
   async function keyFor(alg: string, jwk: JWK): Promise<ProofKey> {
     const id = `${alg}\n${canonicalJson(jwk)}`
@@ -71,7 +74,8 @@ export function createProofKeys(opts: { maxKeys?: number } = {}): ProofKeys {
 
   return {
     async verify(proof, header) {
-      const key = await keyFor(header.alg, header.jwk)
+      const key = byHeader.get(header) ?? (await keyFor(header.alg, header.jwk))
+      byHeader.set(header, key)
       // a header with crit or b64 (RFC 7515 §4.1.11, RFC 7797) is left to jose, which knows those rules
       if (header.crit !== undefined || header.b64 !== undefined) {
         const { payload } = await compactVerify(proof, key.cryptoKey, { algorithms: [header.alg] })

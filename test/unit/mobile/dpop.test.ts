@@ -125,6 +125,20 @@ describe('DPoP proof verification (RFC 9449 §4.3, invariant 16)', () => {
     expect(await reason(verifier().verify(request(flipped)))).toBe('bad_signature')
   })
 
+  it('when a header already verified is sent again, then each proof is still checked whole: signature, key, claims', async () => {
+    const v = verifier()
+    expect(await v.verify(request(await proof()))).toEqual({ jkt: es256.jkt })
+    // the same header segment (same key, alg, typ) with another payload and the first proof's signature
+    const [h, , s = ''] = (await proof()).split('.')
+    const [, p2] = (await proof({ htm: 'POST' })).split('.')
+    expect(await reason(v.verify(request(`${h}.${p2}.${s}`, { method: 'POST' })))).toBe('bad_signature')
+    // the forged header of another key, then a proof by the other key with the first key's header
+    const forged = await proof({ jwk: es256.publicJwk }, other)
+    expect(await reason(v.verify(request(forged)))).toBe('bad_signature')
+    expect(await reason(v.verify(request(await proof({ htm: 'DELETE' }))))).toBe('wrong_htm')
+    expect(await reason(v.verify(request(await proof({}), { expectedJkt: other.jkt })))).toBe('wrong_key')
+  })
+
   it('when a valid proof comes from another key than the bound one, then it is refused', async () => {
     expect(await reason(verifier().verify(request(await proof({}, other))))).toBe('wrong_key')
   })
