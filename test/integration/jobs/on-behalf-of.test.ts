@@ -7,7 +7,10 @@ import type { Browser } from '../../support/browser.js'
 import { rawRequest } from '../../support/raw-http.js'
 import { basic } from './support.js'
 
-const secret = { nightly: randomBytes(32).toString('base64url'), narrow: randomBytes(32).toString('base64url'), ops: randomBytes(32).toString('base64url') }
+const secret = {
+  nightly: randomBytes(32).toString('base64url'), narrow: randomBytes(32).toString('base64url'), ops: randomBytes(32).toString('base64url'),
+  solo: randomBytes(32).toString('base64url'),
+}
 
 let broker: TestBroker
 let upstream: Upstream
@@ -26,6 +29,8 @@ beforeAll(async () => {
           { id: 'nightly', secretHash: secretHashOf(secret.nightly), apis: ['/api/orders', '/api/reports'], onBehalfOf: true },
           { id: 'narrow', secretHash: secretHashOf(secret.narrow), apis: ['/api/reports'] },
           { id: 'ops', secretHash: secretHashOf(secret.ops), apis: [], admin: true },
+          // may call the user route, but not on anyone's behalf
+          { id: 'solo', secretHash: secretHashOf(secret.solo), apis: ['/api/orders', '/api/reports'] },
         ],
       },
     },
@@ -138,6 +143,20 @@ describe('background jobs on a user\'s behalf', () => {
     expect(await res.json()).toMatchObject({ error: 'no_offline_grant' })
     const audit = broker.logs.slice(from).map((l) => JSON.parse(l) as Record<string, unknown>).filter((l) => l.event === 'job.call')
     expect(audit).toEqual([expect.objectContaining({ job: 'nightly', sub: 'jürgen', status: 403 })])
+  })
+
+  it('when a job whose client lacks onBehalfOf names a user who granted offline access, then 403 forbidden, nothing upstream, and the call is audited', async () => {
+    const { sub } = await offlineLogin()
+    const token = await jobToken('solo')
+    const seen = upstream.requests.length
+    const from = broker.logs.length
+    const res = await asJob(token, '/api/orders/1', { 'x-on-behalf-of': sub })
+    expect(res.status).toBe(403)
+    expect(await res.json()).toMatchObject({ error: 'forbidden', message: expect.any(String) })
+    expect(upstream.requests.length).toBe(seen)
+    const audit = broker.logs.slice(from).map((l) => JSON.parse(l) as Record<string, unknown>).filter((l) => l.event === 'job.call')
+    expect(audit).toEqual([expect.objectContaining({ job: 'solo', route: '/api/orders', status: 403 })])
+    expect((await asJob(token, '/api/reports/1')).status).toBe(200)
   })
 
   it('when a job calls a client route, then it gets the broker\'s client-credentials token, no CSRF header needed', async () => {
