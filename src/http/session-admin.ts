@@ -11,15 +11,18 @@ import type { SessionLifecycle } from './session-lifecycle.js'
 import { revokeGrantTokens } from './revocation.js'
 import type { SessionEndReason } from '../observability/metrics.js'
 
-/** A session as the session administration API shows it: opaque id, no credential, times in epoch seconds. */
+/**
+ * A session as the session administration API shows it: opaque id, no credential, times in epoch seconds. Every
+ * field is always there: null when the session has none (a browser has no client id, an app may send no user agent).
+ */
 export interface SessionView {
   id: string
   kind: 'browser' | 'mobile'
   current: boolean
   createdAt: number
   lastUsedAt: number
-  userAgent?: string
-  clientId?: string
+  userAgent: string | null
+  clientId: string | null
 }
 
 export interface GrantView {
@@ -111,8 +114,8 @@ export function createSessionAdmin(deps: {
           current: sessionId === currentSessionId,
           createdAt: seconds(session.createdAt),
           lastUsedAt: seconds(await lastUsedAt(sessionId, session)),
-          ...(session.userAgent !== undefined && { userAgent: session.userAgent }),
-          ...(session.clientId !== undefined && { clientId: session.clientId }),
+          userAgent: session.userAgent ?? null,
+          clientId: session.clientId ?? null,
         })),
       )
       const grants = (await liveOfflineGrants(sub)).map((g): GrantView => ({

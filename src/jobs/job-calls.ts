@@ -11,6 +11,31 @@ import { LogEvents } from '../observability/log-events.js'
 import { BffError, forbidden, invalidRequest, noOfflineGrant } from '../errors.js'
 
 const maxSubLength = 255
+const utf8 = new TextDecoder('utf-8', { fatal: true })
+
+/**
+ * The user one `X-On-Behalf-Of` header names, or undefined without one. Node hands header bytes over as latin1; they
+ * are read as UTF-8 (as the admin API reads a percent-encoded sub in its path), so a job names any user by the same
+ * string. Several headers, an empty one, bytes that are not UTF-8 or more than 255 characters (OIDC Core §2) name no one.
+ */
+function subjectOf(req: IncomingMessage): string | undefined {
+  const joined = req.headers['x-on-behalf-of']
+  if (joined === undefined) return undefined
+  // node joins repeated headers with ', ': only then is the (costlier) per-line view read, to tell two from one
+  const single = typeof joined === 'string' && (!joined.includes(', ') || req.headersDistinct['x-on-behalf-of']?.length === 1)
+  const sub = single ? decoded(joined) : undefined
+  if (!sub || sub.length > maxSubLength) throw invalidRequest({ message: 'X-On-Behalf-Of must name one user.' })
+  return sub
+}
+
+function decoded(value: string): string | undefined {
+  if (!/[^\x00-\x7f]/.test(value)) return value
+  try {
+    return utf8.decode(Buffer.from(value, 'latin1'))
+  } catch {
+    return undefined
+  }
+}
 
 export interface JobCalls {
   /** the token a job's call to `route` carries (client credentials, or the offline grant of X-On-Behalf-Of) */
@@ -82,9 +107,7 @@ export function createJobCalls(deps: {
       const fields: { job: string; route: string; sub?: string; grant?: string } = { job: caller.client.id, route: route.path }
       audit(res, fields)
       if (!caller.client.apis.includes(route.path)) throw forbidden({ detail: `job ${caller.client.id} may not call ${route.path}` })
-      const header = req.headers['x-on-behalf-of']
-      const sub = typeof header === 'string' && header.length > 0 ? header : undefined
-      if (header !== undefined && (sub === undefined || sub.length > maxSubLength)) throw invalidRequest({ message: 'X-On-Behalf-Of must name one user.' })
+      const sub = subjectOf(req)
       if (route.token === 'none') return undefined
       if (route.token === 'client' || (route.token === 'user-or-client' && sub === undefined)) {
         return deps.clientCredentials.tokenFor({ scopes: route.scopes, resource: route.resource })

@@ -16,7 +16,8 @@ export function createAdminRoutes(deps: { admin: SessionAdmin; logger: Logger })
 
   const guard: RequestHandler = (req, _res, next) => {
     const caller = callerOf(req)
-    if (caller.kind !== 'job') return next(unauthorized())
+    // RFC 6750 §3: only a job token authenticates here, so the challenge names the Bearer scheme
+    if (caller.kind !== 'job') return next(unauthorized({ wwwAuthenticate: 'Bearer realm="bff"' }))
     if (!caller.client.admin) {
       audit(LogEvents.adminRefused, caller.client.id, req.path, 'forbidden')
       return next(forbidden({ detail: `job ${caller.client.id} is not an admin client` }))

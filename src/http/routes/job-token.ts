@@ -53,6 +53,7 @@ export function createJobTokenRoute(deps: JobTokenRouteDeps): RequestHandler {
       throw tooManyRequests({ detail: `job token: ${before.name} limit` })
     }
     readGrantType(req)
+    checkOneAuthMethod(req, header, credentials)
     const result: JobAuthResult =
       header === undefined ? { ok: false, reason: 'no_credentials' }
         : credentials === undefined ? { ok: false, reason: 'malformed_credentials' }
@@ -99,8 +100,24 @@ function readGrantType(req: Request): void {
 }
 
 /**
- * The error answers of this endpoint, in the OAuth shape `{error, error_description}` (RFC 6749 §5.2) rather than the
- * broker's `{error, message}`; a 401 names the Basic scheme (§5.2 invalid_client, RFC 7617 §2). Mounted right after
+ * RFC 6749 §2.3: a client uses one authentication method per request, so a `client_secret` in the body beside the
+ * Authorization header is refused (§5.2 invalid_request: "more than one mechanism"), and so is a body `client_id`
+ * naming another client than the header does (§3.2.1). Credentials in the body alone are no Basic: invalid_client.
+ */
+function checkOneAuthMethod(req: Request, header: string | undefined, credentials: BasicCredentials | undefined): void {
+  const body = (req.body as Record<string, unknown> | undefined) ?? {}
+  if (header !== undefined && body.client_secret !== undefined) {
+    throw invalidRequest({ message: 'Send the client credentials once, in the Authorization header only.' })
+  }
+  const clientId = body.client_id
+  if (clientId !== undefined && credentials !== undefined && clientId !== credentials.clientId) {
+    throw invalidRequest({ message: 'client_id in the body must be the one in the Authorization header.' })
+  }
+}
+
+/**
+ * The error answers of this endpoint, in the OAuth shape `{error, error_description}` (RFC 6749 §5.2), with the
+ * broker's `message` beside it (the same text) as on every other API route; a 401 names the Basic scheme (§5.2 invalid_client, RFC 7617 §2). Mounted right after
  * the route, so it also answers for the store guard and the body parser before it.
  */
 export function createJobTokenErrors(deps: {
@@ -117,6 +134,6 @@ export function createJobTokenErrors(deps: {
     res.status(error.status).set('Cache-Control', 'no-store').set('Pragma', 'no-cache')
     if (error.status === 401) res.set('WWW-Authenticate', 'Basic realm="bff-jobs"')
     const description = error.expose || error.status >= 500 ? error.message : defaultMessages[error.code]
-    res.json({ error: error.code, error_description: description })
+    res.json({ error: error.code, error_description: description, message: description })
   }
 }

@@ -93,6 +93,98 @@ describe('self-service session administration, browser and mobile', () => {
   })
 })
 
+describe('the listing\'s fields', () => {
+  it('when a user lists their sessions, then every session has all seven fields (null where it has none) and every grant its five', async () => {
+    const browser = await browserLogin(broker, { user: 'bob', offline: true })
+    await mobileSession('bob')
+    const res = await browser.get(`${broker.origin}/bff/sessions`, xhr)
+    expect(res.headers['cache-control']).toBe('no-store')
+    const listing = JSON.parse(res.body) as Listing
+    for (const s of listing.sessions) {
+      expect(Object.keys(s).sort()).toEqual(['clientId', 'createdAt', 'current', 'id', 'kind', 'lastUsedAt', 'userAgent'])
+      expect(s.clientId === null || typeof s.clientId === 'string').toBe(true)
+      expect(s.userAgent === null || typeof s.userAgent === 'string').toBe(true)
+    }
+    expect(listing.sessions.find((s) => s.current)).toMatchObject({ kind: 'browser', clientId: null, userAgent: 'bff-broker-test-browser' })
+    expect(listing.sessions.find((s) => s.kind === 'mobile')?.clientId).toBe('com.example.orders')
+    expect(listing.grants.length).toBeGreaterThanOrEqual(1)
+    for (const g of listing.grants) {
+      expect(Object.keys(g).sort()).toEqual(['createdAt', 'id', 'kind', 'lastUsedAt', 'scopes'])
+      expect(g).toMatchObject({ kind: 'offline', createdAt: expect.any(Number), lastUsedAt: expect.any(Number), scopes: expect.any(Array) })
+    }
+  })
+})
+
+describe('self-service and admin ids a caller should not have', () => {
+  it('when a session or grant is DELETEd a second time, then 404 not_found (self-service and admin alike), never a 500', async () => {
+    const browser = await browserLogin(broker, { offline: true })
+    const other = await browserLogin(broker)
+    const listing = await listSessions(broker, browser)
+    const otherId = (await listSessions(broker, other)).sessions.find((s) => s.current)!.id
+    const ops = await jobToken(broker, 'ops')
+    secrets.add(ops)
+    expect((await browser.request(`${broker.origin}/bff/sessions/${otherId}`, { method: 'DELETE', ...xhr })).status).toBe(204)
+    const again = await browser.request(`${broker.origin}/bff/sessions/${otherId}`, { method: 'DELETE', ...xhr })
+    expect(again.status).toBe(404)
+    expect(JSON.parse(again.body)).toMatchObject({ error: 'not_found', message: expect.any(String) })
+    const admin = await asJob(broker, ops, `/bff/admin/sessions/${otherId}`, { method: 'DELETE' })
+    expect(admin.status).toBe(404)
+    expect(await admin.json()).toMatchObject({ error: 'not_found' })
+    const grant = listing.grants[0]!.id
+    expect((await browser.request(`${broker.origin}/bff/grants/${grant}`, { method: 'DELETE', ...xhr })).status).toBe(204)
+    const relogged = await browserLogin(broker)
+    const twice = await relogged.request(`${broker.origin}/bff/grants/${grant}`, { method: 'DELETE', ...xhr })
+    expect(twice.status).toBe(404)
+    expect(JSON.parse(twice.body)).toMatchObject({ error: 'not_found' })
+  })
+
+  it('when the ids in the paths are garbage, very long or badly percent-encoded, then 404 or 400 JSON, never a 500, and nothing ends', async () => {
+    const browser = await browserLogin(broker, { user: 'bob' })
+    const ops = await jobToken(broker, 'ops')
+    secrets.add(ops)
+    const long = 'x'.repeat(4000)
+    for (const path of [`/bff/sessions/${long}`, '/bff/sessions/%3Cscript%3E', `/bff/grants/${long}`, '/bff/grants/a.b']) {
+      const res = await browser.request(`${broker.origin}${path}`, { method: 'DELETE', ...xhr })
+      expect(res.status, path).toBe(404)
+      expect(JSON.parse(res.body), path).toMatchObject({ error: 'not_found' })
+    }
+    for (const path of ['/bff/sessions/%ZZ', '/bff/grants/%E0%A4']) {
+      const res = await browser.request(`${broker.origin}${path}`, { method: 'DELETE', ...xhr })
+      expect(res.status, path).toBe(400)
+      expect(JSON.parse(res.body), path).toMatchObject({ error: 'invalid_request' })
+    }
+    expect((await asJob(broker, ops, `/bff/admin/sessions/${long}`, { method: 'DELETE' })).status).toBe(404)
+    expect((await asJob(broker, ops, '/bff/admin/sessions/%ZZ', { method: 'DELETE' })).status).toBe(400)
+    const unknown = await asJob(broker, ops, `/bff/admin/users/${long}/sessions`)
+    expect(unknown.status).toBe(200)
+    expect(await unknown.json()).toEqual({ sessions: [], grants: [] })
+    const nobody = await asJob(broker, ops, '/bff/admin/users/j%C3%BCrgen%20x/sessions', { method: 'DELETE' })
+    expect(nobody.status).toBe(200)
+    expect(await nobody.json()).toEqual({ sessions: 0, grants: 0 })
+    expect(await userStatus(broker, browser)).toBe(200)
+  })
+
+  it('when another method than the route\'s is used (POST/PUT on GET-only routes, GET on DELETE-only ones), then 404 JSON; HEAD on GET /bff/sessions answers as GET without a body', async () => {
+    const browser = await browserLogin(broker, { user: 'bob' })
+    const ops = await jobToken(broker, 'ops')
+    secrets.add(ops)
+    for (const [method, path] of [['POST', '/bff/sessions'], ['PUT', '/bff/sessions'], ['GET', '/bff/grants/x'], ['POST', '/bff/grants/x']] as const) {
+      const res = await browser.request(`${broker.origin}${path}`, { method, ...xhr })
+      expect(res.status, `${method} ${path}`).toBe(404)
+      expect(JSON.parse(res.body)).toMatchObject({ error: 'not_found' })
+    }
+    for (const [method, path] of [['POST', '/bff/admin/users/bob/sessions'], ['GET', '/bff/admin/sessions/x'], ['PUT', '/bff/admin/sessions/x']] as const) {
+      const res = await asJob(broker, ops, path, { method })
+      expect(res.status, `${method} ${path}`).toBe(404)
+      expect(await res.json()).toMatchObject({ error: 'not_found' })
+    }
+    const head = await browser.request(`${broker.origin}/bff/sessions`, { method: 'HEAD', ...xhr })
+    expect(head.status).toBe(200)
+    expect(head.body).toBe('')
+    expect(await userStatus(broker, browser)).toBe(200)
+  })
+})
+
 describe('self-service: the caller\'s own session', () => {
   it('when a browser DELETEs its own current session, then 204 clears its cookie and the session is gone', async () => {
     const browser = await browserLogin(broker, { user: 'bob' })
@@ -144,9 +236,16 @@ describe('job tokens on the administration and user routes', () => {
     }
   })
 
-  it('when a browser session calls an admin route, then 401: only a job token authenticates there', async () => {
+  it('when a browser session or no credential at all calls an admin route, then 401 with a Bearer challenge: only a job token authenticates there', async () => {
     const browser = await browserLogin(broker, { user: 'bob' })
-    expect((await browser.get(`${broker.origin}/bff/admin/users/bob/sessions`, xhr)).status).toBe(401)
+    const res = await browser.get(`${broker.origin}/bff/admin/users/bob/sessions`, xhr)
+    expect(res.status).toBe(401)
+    expect(res.headers['www-authenticate']).toBe('Bearer realm="bff"')
+    const bare = await fetch(`${broker.origin}/bff/admin/users/bob/sessions`, { method: 'DELETE' })
+    expect(bare.status).toBe(401)
+    expect(bare.headers.get('www-authenticate')).toBe('Bearer realm="bff"')
+    expect(await bare.json()).toMatchObject({ error: 'unauthorized', message: expect.any(String) })
+    expect(await userStatus(broker, browser)).toBe(200)
   })
 })
 

@@ -134,4 +134,38 @@ describe('jobs and browsers across broker instances', () => {
     expect(await last.json()).toMatchObject({ error: 'no_offline_grant' })
     expect(upstream.requests.length).toBe(seen)
   })
+
+  it('when a user revokes an offline grant on instance A, then a job that used it on instance B a moment ago gets 403 no_offline_grant there, and the session on it is refused on B', async () => {
+    const browser = onInstance(await browserLogin(a, { user: 'alice', offline: true }), a, b)
+    const job = await jobToken(b, 'nightly')
+    expect((await asJob(b, job, '/api/orders/1', { sub: 'alice' })).status).toBe(200)
+    expect(await userStatus(b, browser)).toBe(200)
+    // alice's only offline grant (an older one would serve on: the newest usable one serves)
+    const grants = (await listSessions(a, browser)).grants
+    expect(grants).toHaveLength(1)
+    const grant = grants[0]!.id
+    expect((await browser.request(`${a.origin}/bff/grants/${grant}`, { method: 'DELETE', ...xhr })).status).toBe(204)
+    const seen = upstream.requests.length
+    const after = await asJob(b, job, '/api/orders/2', { sub: 'alice' })
+    expect(after.status).toBe(403)
+    expect(await after.json()).toMatchObject({ error: 'no_offline_grant' })
+    expect(await userStatus(b, browser)).toBe(401)
+    expect(upstream.requests.length).toBe(seen)
+  })
+
+  it('when an admin signs a user out everywhere on instance A, then the user\'s browser and the job acting for them are refused on instance B at their next request', async () => {
+    const browser = onInstance(await browserLogin(a, { user: 'bob', offline: true }), a, b)
+    const job = await jobToken(b, 'nightly')
+    expect((await asJob(b, job, '/api/orders/1', { sub: 'bob' })).status).toBe(200)
+    expect((await browser.get(`${b.origin}/api/orders/1`, xhr)).status).toBe(200)
+    const ended = await asJob(a, await jobToken(a, 'ops'), '/bff/admin/users/bob/sessions', { method: 'DELETE' })
+    expect(ended.status).toBe(200)
+    const counts = (await ended.json()) as { sessions: number; grants: number }
+    expect(counts.sessions).toBeGreaterThanOrEqual(1)
+    expect(counts.grants).toBeGreaterThanOrEqual(1)
+    const seen = upstream.requests.length
+    expect((await browser.get(`${b.origin}/api/orders/2`, xhr)).status).toBe(401)
+    expect((await asJob(b, job, '/api/orders/2', { sub: 'bob' })).status).toBe(403)
+    expect(upstream.requests.length).toBe(seen)
+  })
 })

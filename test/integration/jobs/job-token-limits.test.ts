@@ -42,7 +42,7 @@ describe('POST /bff/jobs/token failure limits', () => {
     const from = broker.logs.length
     const res = await post({ auth: right('limited') })
     expect(res.status).toBe(429)
-    expect(res.body).toEqual({ error: 'too_many_requests', error_description: expect.any(String) })
+    expect(res.body).toEqual({ error: 'too_many_requests', error_description: expect.any(String), message: res.body.error_description })
     const retryAfter = Number(res.headers.get('retry-after'))
     expect(retryAfter).toBeGreaterThan(0)
     expect(retryAfter).toBeLessThanOrEqual(3600)

@@ -4,6 +4,7 @@ import { Redis } from 'ioredis'
 import { keysWithPrefix } from '../../support/redis.js'
 import { startTestBroker, type TestBroker } from '../../support/start-app.js'
 import { createOffsetClock } from '../../support/clock.js'
+import { secretHashOf } from '../../../src/jobs/job-clients.js'
 import { basic, expectInvalidClient, jobsConfig, requestToken, secrets, type TokenRequest } from './support.js'
 
 let broker: TestBroker
@@ -11,8 +12,12 @@ let off: TestBroker
 /** every token the tests were given, for the log and Redis checks at the end */
 const issued: string[] = []
 
+// an operator's own secret, with every character RFC 6749 §2.3.1 form-urlencodes before the Basic encoding
+const oddSecret = 'se:cr+et %25 ü/=&x'
 beforeAll(async () => {
-  broker = await startTestBroker({ name: 'job-token', config: jobsConfig() })
+  const config = jobsConfig() as { jobs: { clients: unknown[] } }
+  config.jobs.clients.push({ id: 'odd.id_x-1', secretHash: secretHashOf(oddSecret), apis: [] })
+  broker = await startTestBroker({ name: 'job-token', config })
   const { jobs: _none, ...withoutJobs } = jobsConfig()
   off = await startTestBroker({ name: 'job-token-off', config: withoutJobs })
 })
@@ -96,6 +101,31 @@ describe('POST /bff/jobs/token', () => {
     expectInvalidClient(await post({ auth }))
   })
 
+  it('when the id and a secret holding : + % space and non-ASCII are form-urlencoded in Basic (RFC 6749 §2.3.1), then 200; sent unencoded, 401', async () => {
+    const encoded = await post({ auth: basic('odd.id_x-1', oddSecret) })
+    expect(encoded.status, JSON.stringify(encoded.body)).toBe(200)
+    issued.push(String(encoded.body.access_token))
+    // unencoded, `+` reads as a space and `%25` as `%`: another secret
+    expectInvalidClient(await post({ auth: `Basic ${Buffer.from(`odd.id_x-1:${oddSecret}`).toString('base64')}` }))
+  })
+
+  it.each([
+    ['client_secret in the body too', (s: string) => `grant_type=client_credentials&client_id=grant&client_secret=${s}`],
+    ['the same client_secret twice in the body', (s: string) => `grant_type=client_credentials&client_secret=${s}&client_secret=${s}`],
+    ['another client_id in the body', () => 'grant_type=client_credentials&client_id=report'],
+  ])('when Basic credentials come with %s, then 400 invalid_request (one authentication method, RFC 6749 §2.3) and no token', async (_what, body) => {
+    const res = await post({ auth: right('grant'), body: body(secrets.grant ?? '') })
+    expect(res.status).toBe(400)
+    expect(res.body).toEqual({ error: 'invalid_request', error_description: expect.any(String), message: res.body.error_description })
+    const same = await post({ auth: right('grant'), body: 'grant_type=client_credentials&client_id=grant' })
+    expect(same.status).toBe(200)
+    issued.push(String(same.body.access_token))
+  })
+
+  it('when the id and secret come only in the body (client_secret_post), then 401 invalid_client: this endpoint takes HTTP Basic', async () => {
+    expectInvalidClient(await post({ body: `grant_type=client_credentials&client_id=grant&client_secret=${secrets.grant}` }))
+  })
+
   it.each([
     ['grant_type=password', 400, 'unsupported_grant_type', 'grant_type=password&username=a&password=b'],
     ['grant_type=authorization_code', 400, 'unsupported_grant_type', 'grant_type=authorization_code&code=x'],
@@ -104,7 +134,7 @@ describe('POST /bff/jobs/token', () => {
   ])('when the body has %s, then %d %s in the OAuth error shape and no token', async (_what, status, error, body) => {
     const res = await post({ auth: right('grant'), body })
     expect(res.status).toBe(status)
-    expect(res.body).toEqual({ error, error_description: expect.any(String) })
+    expect(res.body).toEqual({ error, error_description: expect.any(String), message: res.body.error_description })
     expect(res.body).not.toHaveProperty('access_token')
   })
 
@@ -114,7 +144,7 @@ describe('POST /bff/jobs/token', () => {
     expect(json.body.error).toBe('invalid_request')
     const large = await post({ auth: right('grant'), body: `grant_type=client_credentials&pad=${'x'.repeat(5000)}` })
     expect(large.status).toBe(413)
-    expect(large.body).toEqual({ error: 'invalid_request', error_description: 'The request body is too large.' })
+    expect(large.body).toEqual({ error: 'invalid_request', error_description: 'The request body is too large.', message: 'The request body is too large.' })
   })
 
   it('when no job client is configured, then the route does not exist (404 JSON)', async () => {

@@ -70,7 +70,7 @@ export async function browserLogin(broker: TestBroker, opts: { user?: 'alice' | 
 }
 
 export interface Listing {
-  sessions: Array<{ id: string; kind: string; current: boolean; createdAt: number; lastUsedAt: number; userAgent?: string; clientId?: string }>
+  sessions: Array<{ id: string; kind: string; current: boolean; createdAt: number; lastUsedAt: number; userAgent: string | null; clientId: string | null }>
   grants: Array<{ id: string; kind: string; createdAt: number; lastUsedAt: number; scopes: string[] }>
 }
 

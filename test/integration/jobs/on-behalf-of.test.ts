@@ -4,9 +4,13 @@ import { secretHashOf } from '../../../src/jobs/job-clients.js'
 import { createBrowser, login, startBrokerWithUpstream, type TestBroker } from '../../support/start-app.js'
 import type { Upstream } from '../../support/upstream.js'
 import type { Browser } from '../../support/browser.js'
+import { rawRequest } from '../../support/raw-http.js'
 import { basic } from './support.js'
 
-const secret = { nightly: randomBytes(32).toString('base64url'), narrow: randomBytes(32).toString('base64url'), ops: randomBytes(32).toString('base64url') }
+const secret = {
+  nightly: randomBytes(32).toString('base64url'), narrow: randomBytes(32).toString('base64url'), ops: randomBytes(32).toString('base64url'),
+  solo: randomBytes(32).toString('base64url'),
+}
 
 let broker: TestBroker
 let upstream: Upstream
@@ -25,6 +29,8 @@ beforeAll(async () => {
           { id: 'nightly', secretHash: secretHashOf(secret.nightly), apis: ['/api/orders', '/api/reports'], onBehalfOf: true },
           { id: 'narrow', secretHash: secretHashOf(secret.narrow), apis: ['/api/reports'] },
           { id: 'ops', secretHash: secretHashOf(secret.ops), apis: [], admin: true },
+          // may call the user route, but not on anyone's behalf
+          { id: 'solo', secretHash: secretHashOf(secret.solo), apis: ['/api/orders', '/api/reports'] },
         ],
       },
     },
@@ -101,6 +107,56 @@ describe('background jobs on a user\'s behalf', () => {
     expect(noSub.status).toBe(400)
     expect(await noSub.json()).toMatchObject({ error: 'invalid_request' })
     expect(upstream.requests.length).toBe(seen)
+  })
+
+  /** two header lines need a raw request (fetch joins them into one); fetch sends a header's characters as latin1 bytes */
+  const twoHeaders = async (token: string, sub: string) => {
+    const head = `GET /api/orders/1 HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\nAuthorization: Bearer ${token}\r\n` +
+      `X-On-Behalf-Of: ${sub}\r\nX-On-Behalf-Of: ${sub}\r\n\r\n`
+    const { status, raw } = await rawRequest(broker.origin, head)
+    return { status, body: JSON.parse(raw.slice(raw.indexOf('\r\n\r\n') + 4)) as unknown }
+  }
+  const oneHeader = (value: string) => async (token: string) => {
+    const res = await asJob(token, '/api/orders/1', { 'x-on-behalf-of': value })
+    return { status: res.status, body: (await res.json()) as unknown }
+  }
+  it.each([
+    ['two X-On-Behalf-Of headers', twoHeaders],
+    ['bytes that are not UTF-8 (latin1 ü)', oneHeader('j\u00fcrgen')],
+    ['an empty one', oneHeader('')],
+    ['256 characters (OIDC Core §2: 255 at most)', oneHeader('a'.repeat(256))],
+  ])('when a job sends %s, then 400 invalid_request, never another user, and nothing upstream', async (_what, send) => {
+    const { sub } = await offlineLogin()
+    const token = await jobToken('nightly')
+    const seen = upstream.requests.length
+    const { status, body } = await send(token, sub)
+    expect(status).toBe(400)
+    expect(body).toMatchObject({ error: 'invalid_request' })
+    expect(upstream.requests.length).toBe(seen)
+  })
+
+  it('when X-On-Behalf-Of carries a UTF-8 subject, then it is read as UTF-8 (the same string the admin API path names): 403 no_offline_grant for that sub', async () => {
+    const token = await jobToken('nightly')
+    const from = broker.logs.length
+    const res = await asJob(token, '/api/orders/1', { 'x-on-behalf-of': Buffer.from('jürgen', 'utf8').toString('latin1') })
+    expect(res.status).toBe(403)
+    expect(await res.json()).toMatchObject({ error: 'no_offline_grant' })
+    const audit = broker.logs.slice(from).map((l) => JSON.parse(l) as Record<string, unknown>).filter((l) => l.event === 'job.call')
+    expect(audit).toEqual([expect.objectContaining({ job: 'nightly', sub: 'jürgen', status: 403 })])
+  })
+
+  it('when a job whose client lacks onBehalfOf names a user who granted offline access, then 403 forbidden, nothing upstream, and the call is audited', async () => {
+    const { sub } = await offlineLogin()
+    const token = await jobToken('solo')
+    const seen = upstream.requests.length
+    const from = broker.logs.length
+    const res = await asJob(token, '/api/orders/1', { 'x-on-behalf-of': sub })
+    expect(res.status).toBe(403)
+    expect(await res.json()).toMatchObject({ error: 'forbidden', message: expect.any(String) })
+    expect(upstream.requests.length).toBe(seen)
+    const audit = broker.logs.slice(from).map((l) => JSON.parse(l) as Record<string, unknown>).filter((l) => l.event === 'job.call')
+    expect(audit).toEqual([expect.objectContaining({ job: 'solo', route: '/api/orders', status: 403 })])
+    expect((await asJob(token, '/api/reports/1')).status).toBe(200)
   })
 
   it('when a job calls a client route, then it gets the broker\'s client-credentials token, no CSRF header needed', async () => {

@@ -41,7 +41,7 @@ export async function requestToken(origin: string, opts: TokenRequest) {
 
 export function expectInvalidClient(res: Awaited<ReturnType<typeof requestToken>>) {
   expect(res.status).toBe(401)
-  expect(res.body).toEqual({ error: 'invalid_client', error_description: 'Client authentication failed.' })
+  expect(res.body).toEqual({ error: 'invalid_client', error_description: 'Client authentication failed.', message: 'Client authentication failed.' })
   expect(res.headers.get('www-authenticate')).toBe('Basic realm="bff-jobs"')
   expect(res.headers.get('cache-control')).toBe('no-store')
 }
