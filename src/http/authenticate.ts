@@ -8,7 +8,7 @@ import { isHandle, sessionIdOfHandle } from '../mobile/handles.js'
 import { DPOP_ALGORITHMS, DpopError, type DpopVerifier } from '../mobile/dpop.js'
 import type { JobClientConfig } from '../config/types.js'
 import { jobTokenPrefix, type JobTokens } from '../jobs/job-tokens.js'
-import { BffError, csrfFailed, sessionExpired, unauthorized } from '../errors.js'
+import { BffError, csrfFailed, invalidRequest, sessionExpired, unauthorized } from '../errors.js'
 import { checkStoreAvailable } from './middleware/store-guard.js'
 import type { SessionLifecycle } from './session-lifecycle.js'
 
@@ -188,6 +188,10 @@ export function createAuthenticator(deps: {
 
   return {
     async authenticate(req, opts) {
+      // Node keeps only the first of two Authorization headers: which one the caller meant is unknowable (RFC 6750 §3.1)
+      if ((req.headersDistinct.authorization?.length ?? 0) > 1) {
+        throw invalidRequest({ message: 'Send one Authorization header.', detail: 'repeated Authorization header' })
+      }
       const credential = brokerCredential(req.headers.authorization)
       // an explicit credential is not ambient, so no CSRF guard applies to it
       if (credential?.token.startsWith(jobTokenPrefix)) return byJobToken(credential.token)
