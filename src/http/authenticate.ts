@@ -162,12 +162,12 @@ export function createAuthenticator(deps: {
     try {
       loaded = await load(sessionIdOfHandle(handle))
     } catch (err) {
-      await jktOf // a bad proof is the answer even when the handle is also expired (RFC 9449 §7.1)
       throw err instanceof BffError && err.code === 'session_expired' ? expiredHandle(scheme, err) : err
     }
-    const jkt = await jktOf
     const session = loaded?.session
+    // a dead handle is invalid_token whatever its proof: a new proof would not revive it (RFC 9449 §7.1, RFC 6750 §3.1)
     if (!loaded || session?.kind !== 'mobile' || session.handoffUntil !== undefined) throw invalidToken(scheme, 'unknown handle')
+    const jkt = await jktOf
     if (session.dpopJkt !== undefined) {
       // a DPoP-bound handle is useless without a fresh proof from its key (invariant 16)
       if (scheme !== 'DPoP') throw invalidToken('DPoP', 'DPoP-bound handle sent as Bearer')

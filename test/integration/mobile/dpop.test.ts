@@ -157,6 +157,16 @@ describe('the handle itself', () => {
     await expectInvalidToken(await withHandle(broker, '/bff/user', `${handle}x`, { key }), 'DPoP')
   })
 
+  it('when an unknown or revoked handle comes without a proof or with a bad one, then still 401 unauthorized with DPoP error="invalid_token"', async () => {
+    const unknown = `bffm_${randomBytes(32).toString('base64url')}`
+    await expectInvalidToken(await withHandle(broker, API, unknown, { proof: null }), 'DPoP')
+    await expectInvalidToken(await withHandle(broker, '/bff/user', unknown, { proof: 'not-a-proof' }), 'DPoP')
+    const revoked = await loggedIn(broker)
+    expect((await withHandle(broker, '/bff/mobile/logout', revoked.handle, { key: revoked.key, method: 'POST' })).status).toBe(204)
+    await expectInvalidToken(await withHandle(broker, API, revoked.handle, { proof: null }), 'DPoP')
+    await expectInvalidToken(await withHandle(broker, API, revoked.handle, { key: await generateDpopKey() }), 'DPoP')
+  })
+
   it('when a bearer app sends an unknown handle, then 401 unauthorized with WWW-Authenticate: Bearer error="invalid_token"', async () => {
     const unknown = `bffm_${randomBytes(32).toString('base64url')}`
     await expectInvalidToken(await withHandle(broker, API, unknown, { scheme: 'Bearer' }), 'Bearer')
