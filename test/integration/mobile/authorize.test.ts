@@ -177,6 +177,17 @@ describe('the mobile end of /bff/callback', () => {
     expectErrorBackToApp(back, params.state, 'access_denied')
   })
 
+  it('when the provider answers another error (server_error, login_required, interaction_required), then it reaches the app as error=access_denied&state=…', async () => {
+    for (const providerError of ['server_error', 'login_required', 'interaction_required']) {
+      const { params } = await authorizeParams()
+      const browser = createBrowser()
+      const start = new URL((await browser.get(authorizeUrl(broker, params))).location!)
+      const callback = new URL('/bff/callback', broker.origin)
+      callback.search = new URLSearchParams({ error: providerError, state: start.searchParams.get('state')!, iss: start.origin }).toString()
+      expectErrorBackToApp(await browser.get(callback, { site: 'cross-site' }), params.state, 'access_denied')
+    }
+  })
+
   it('when the provider login succeeds, then the code comes back with the app state and iss, never a provider token', async () => {
     const login = await manualLogin(broker, { clientId: DPOP_APP })
     const back = new URL(login.location)
