@@ -48,8 +48,9 @@ export interface AuthenticateOptions {
 
 export interface Authenticator {
   /**
-   * The one authentication step. Throws 403 csrf_failed (cookie without its guard), 401 (a bad, unknown, revoked or
-   * expired handle, or a bad proof), 401 session_expired (absolute timeout), 503 (store down). A request with no
+   * The one authentication step. Throws 400 invalid_request (two Authorization headers), 403 csrf_failed (cookie
+   * without its guard), 401 (a bad, unknown, revoked or expired handle, or a bad proof), 401 session_expired
+   * (absolute timeout), 503 (store down). A request with no
    * credential, or a cookie that names no live session, is anonymous.
    */
   authenticate(req: IncomingMessage, opts: AuthenticateOptions): Promise<Caller>
