@@ -46,7 +46,7 @@ describe('GET /bff/mobile/authorize: who is asking', () => {
     expectPageNotRedirect(await open({ ...params, client_id: undefined }))
   })
 
-  it('when the redirect_uri is not registered for the client (another, a prefix, extra query, other case), then a 400 page', async () => {
+  it('when the redirect_uri is not registered for the client (another, a prefix, extra query, other case, percent-encoded, default port), then a 400 page', async () => {
     const { params } = await authorizeParams()
     const wrong = [
       'https://evil.example/mobile/cb',
@@ -57,6 +57,9 @@ describe('GET /bff/mobile/authorize: who is asking', () => {
       'https://APP.example.com/mobile/cb',
       'https://app.example.com/Mobile/cb',
       'HTTPS://app.example.com/mobile/cb',
+      'https://app.example.com/mobile/%63b',
+      'https://app.example.com/mobile%2Fcb',
+      'https://app.example.com:443/mobile/cb',
       'com.example.orders:/cb/extra',
       'com.example.ORDERS:/cb',
     ]
