@@ -8,7 +8,7 @@ import { isHandle, sessionIdOfHandle } from '../mobile/handles.js'
 import { DPOP_ALGORITHMS, DpopError, type DpopVerifier } from '../mobile/dpop.js'
 import type { JobClientConfig } from '../config/types.js'
 import { jobTokenPrefix, type JobTokens } from '../jobs/job-tokens.js'
-import { BffError, csrfFailed, sessionExpired, unauthorized } from '../errors.js'
+import { BffError, csrfFailed, invalidRequest, sessionExpired, unauthorized } from '../errors.js'
 import { checkStoreAvailable } from './middleware/store-guard.js'
 import type { SessionLifecycle } from './session-lifecycle.js'
 
@@ -48,8 +48,9 @@ export interface AuthenticateOptions {
 
 export interface Authenticator {
   /**
-   * The one authentication step. Throws 403 csrf_failed (cookie without its guard), 401 (a bad, unknown, revoked or
-   * expired handle, or a bad proof), 401 session_expired (absolute timeout), 503 (store down). A request with no
+   * The one authentication step. Throws 400 invalid_request (two Authorization headers), 403 csrf_failed (cookie
+   * without its guard), 401 (a bad, unknown, revoked or expired handle, or a bad proof), 401 session_expired
+   * (absolute timeout), 503 (store down). A request with no
    * credential, or a cookie that names no live session, is anonymous.
    */
   authenticate(req: IncomingMessage, opts: AuthenticateOptions): Promise<Caller>
@@ -162,12 +163,12 @@ export function createAuthenticator(deps: {
     try {
       loaded = await load(sessionIdOfHandle(handle))
     } catch (err) {
-      await jktOf // a bad proof is the answer even when the handle is also expired (RFC 9449 §7.1)
       throw err instanceof BffError && err.code === 'session_expired' ? expiredHandle(scheme, err) : err
     }
-    const jkt = await jktOf
     const session = loaded?.session
+    // a dead handle is invalid_token whatever its proof: a new proof would not revive it (RFC 9449 §7.1, RFC 6750 §3.1)
     if (!loaded || session?.kind !== 'mobile' || session.handoffUntil !== undefined) throw invalidToken(scheme, 'unknown handle')
+    const jkt = await jktOf
     if (session.dpopJkt !== undefined) {
       // a DPoP-bound handle is useless without a fresh proof from its key (invariant 16)
       if (scheme !== 'DPoP') throw invalidToken('DPoP', 'DPoP-bound handle sent as Bearer')
@@ -188,6 +189,10 @@ export function createAuthenticator(deps: {
 
   return {
     async authenticate(req, opts) {
+      // Node keeps only the first of two Authorization headers: which one the caller meant is unknowable (RFC 6750 §3.1)
+      if ((req.headersDistinct.authorization?.length ?? 0) > 1) {
+        throw invalidRequest({ message: 'Send one Authorization header.', detail: 'repeated Authorization header' })
+      }
       const credential = brokerCredential(req.headers.authorization)
       // an explicit credential is not ambient, so no CSRF guard applies to it
       if (credential?.token.startsWith(jobTokenPrefix)) return byJobToken(credential.token)

@@ -7,10 +7,16 @@ import { authorizeParams, authorizeUrl, manualLogin, mobileBrokerConfig, redeem,
 // GET /bff/mobile/authorize and the mobile end of /bff/callback: the app's client_id and exact redirect_uri are
 // checked before anything is redirected (RFC 6749 §4.1.2.1, RFC 8252 §8.4); later errors go back to the app.
 
+// a registered redirect URI with a query of its own, in a form a re-encoding would change (%20 → +, flag → flag=)
+const QUERY_REDIRECT = 'https://app.example.com/mobile/cb?tenant=a%20b&flag'
 let broker: TestBroker
 let stop: () => Promise<void>
 beforeAll(async () => {
-  ;({ broker, stop } = await startBrokerWithUpstream((url) => ({ name: 'mobile-authorize', config: mobileBrokerConfig(url) })))
+  const apps = [
+    { clientId: DPOP_APP, redirectUris: [APP_REDIRECT, CUSTOM_SCHEME_REDIRECT, QUERY_REDIRECT] },
+    { clientId: BEARER_APP, redirectUris: [APP_REDIRECT], dpop: false },
+  ]
+  ;({ broker, stop } = await startBrokerWithUpstream((url) => ({ name: 'mobile-authorize', config: mobileBrokerConfig(url, { apps }) })))
 })
 afterAll(() => stop())
 
@@ -23,7 +29,7 @@ function expectPageNotRedirect(res: { status: number; headers: Record<string, st
 }
 
 /** The 302 back to the app with an OAuth error: the registered redirect URI, the app's state and the broker's iss. */
-function expectErrorBackToApp(res: { status: number; location?: string }, state: string | undefined, error: string) {
+function expectErrorBackToApp(res: { status: number; location?: string }, state: string | null | undefined, error: string) {
   expect(res.status).toBe(302)
   const back = new URL(res.location!)
   expect(`${back.origin}${back.pathname}`).toBe(APP_REDIRECT)
@@ -40,7 +46,7 @@ describe('GET /bff/mobile/authorize: who is asking', () => {
     expectPageNotRedirect(await open({ ...params, client_id: undefined }))
   })
 
-  it('when the redirect_uri is not registered for the client (another, a prefix, extra query, other case), then a 400 page', async () => {
+  it('when the redirect_uri is not registered for the client (another, a prefix, extra query, other case, percent-encoded, default port), then a 400 page', async () => {
     const { params } = await authorizeParams()
     const wrong = [
       'https://evil.example/mobile/cb',
@@ -51,6 +57,9 @@ describe('GET /bff/mobile/authorize: who is asking', () => {
       'https://APP.example.com/mobile/cb',
       'https://app.example.com/Mobile/cb',
       'HTTPS://app.example.com/mobile/cb',
+      'https://app.example.com/mobile/%63b',
+      'https://app.example.com/mobile%2Fcb',
+      'https://app.example.com:443/mobile/cb',
       'com.example.orders:/cb/extra',
       'com.example.ORDERS:/cb',
     ]
@@ -82,6 +91,32 @@ describe('GET /bff/mobile/authorize: what the app must send', () => {
     expectErrorBackToApp(await open({ ...params, dpop_jkt: undefined }), params.state, 'invalid_request')
   })
 
+  it('when a parameter is repeated, then a 400 page for client_id or redirect_uri, else 302 with error=invalid_request and no state echoed (RFC 6749 §3.1)', async () => {
+    const { params } = await authorizeParams()
+    const base = authorizeUrl(broker, params)
+    const twice = (name: string, value: string) => createBrowser().get(`${base}&${name}=${encodeURIComponent(value)}`)
+    expectPageNotRedirect(await twice('client_id', DPOP_APP))
+    expectPageNotRedirect(await twice('redirect_uri', APP_REDIRECT))
+    expectErrorBackToApp(await twice('state', 'another-state'), null, 'invalid_request')
+    for (const name of ['code_challenge', 'code_challenge_method', 'dpop_jkt']) {
+      expectErrorBackToApp(await twice(name, params[name]!), params.state, 'invalid_request')
+    }
+  })
+
+  it('when the state is empty, then 302 to redirect_uri?error=invalid_request', async () => {
+    const { params } = await authorizeParams()
+    expectErrorBackToApp(await open({ ...params, state: '' }), '', 'invalid_request')
+  })
+
+  it('when the registered redirect URI has a query of its own, then the answer keeps it as registered and appends error, state and iss', async () => {
+    const { params } = await authorizeParams({ redirectUri: QUERY_REDIRECT })
+    const res = await open({ ...params, code_challenge: undefined })
+    expect(res.status).toBe(302)
+    expect(res.location!.startsWith(`${QUERY_REDIRECT}&`)).toBe(true)
+    const back = new URL(res.location!).searchParams
+    expect([back.get('tenant'), back.get('error'), back.get('state'), back.get('iss')]).toEqual(['a b', 'invalid_request', params.state, broker.origin])
+  })
+
   it('when a bearer app sends no dpop_jkt, then the login goes on to the provider', async () => {
     const { params } = await authorizeParams({ clientId: BEARER_APP })
     const res = await open(params)
@@ -102,6 +137,13 @@ describe('the mobile end of /bff/callback', () => {
     expect(token.status).toBe(200)
     const user = await withHandle(broker, '/bff/user', token.body.access_token as string, { key: login.key })
     expect(user.status).toBe(200)
+  })
+
+  it('when the registered redirect URI has a query of its own, then the code comes back appended to it and redeems with that exact redirect_uri', async () => {
+    const login = await manualLogin(broker, { redirectUri: QUERY_REDIRECT })
+    expect(login.location.startsWith(`${QUERY_REDIRECT}&code=`)).toBe(true)
+    expect(new URL(login.location).searchParams.get('state')).toBe(login.state)
+    expect((await redeem(broker, login)).status).toBe(200)
   })
 
   it('when a mobile login completes, then the system browser holds no session cookie and its login cookie is cleared', async () => {
@@ -136,6 +178,17 @@ describe('the mobile end of /bff/callback', () => {
       site: 'cross-site',
     })
     expectErrorBackToApp(back, params.state, 'access_denied')
+  })
+
+  it('when the provider answers another error (server_error, login_required, interaction_required), then it reaches the app as error=access_denied&state=…', async () => {
+    for (const providerError of ['server_error', 'login_required', 'interaction_required']) {
+      const { params } = await authorizeParams()
+      const browser = createBrowser()
+      const start = new URL((await browser.get(authorizeUrl(broker, params))).location!)
+      const callback = new URL('/bff/callback', broker.origin)
+      callback.search = new URLSearchParams({ error: providerError, state: start.searchParams.get('state')!, iss: start.origin }).toString()
+      expectErrorBackToApp(await browser.get(callback, { site: 'cross-site' }), params.state, 'access_denied')
+    }
   })
 
   it('when the provider login succeeds, then the code comes back with the app state and iss, never a provider token', async () => {

@@ -5,7 +5,7 @@ import { createBrowser, login, startBrokerWithUpstream, type TestBroker } from '
 import type { Upstream } from '../../support/upstream.js'
 import { BEARER_APP } from '../../support/mobile.js'
 import { openWebSocket } from '../../support/websocket.js'
-import { loggedIn, mobileBrokerConfig, proofFor, withHandle } from './support.js'
+import { extractableDpopKey, loggedIn, mobileBrokerConfig, proofFor, rawCall, withHandle } from './support.js'
 
 // The handle in use (invariant 16): a DPoP-bound handle is useless without a fresh proof from its key, and a
 // refused request never reaches an upstream.
@@ -113,6 +113,31 @@ describe('the DPoP proof of a handle (RFC 9449 §4.3)', () => {
     await expectBadProof(await api(await makeProof(key, { ...claims(), typ: 'JWT' })))
   })
 
+  it('when htu has a trailing slash or the other scheme, then 401 invalid_dpop_proof', async () => {
+    await expectBadProof(await api(await makeProof(key, claims({ htu: `${apiUrl()}/` }))))
+    await expectBadProof(await api(await makeProof(key, claims({ htu: apiUrl().replace('http:', 'https:') }))))
+  })
+
+  it('when the proof header jwk is the private key (member d), then 401 invalid_dpop_proof', async () => {
+    const { key: own, privateJwk } = await extractableDpopKey()
+    const session = await loggedIn(broker, { key: own })
+    const proof = await makeProof(own, { htm: 'GET', htu: apiUrl(), ath: athFor(session.handle), jwk: privateJwk })
+    await expectBadProof(await withHandle(broker, API, session.handle, { proof }))
+    expect((await withHandle(broker, API, session.handle, { key: own })).status).toBe(200)
+  })
+
+  it('when two DPoP headers are sent, then 401 invalid_dpop_proof (RFC 9449 §4.3: exactly one)', async () => {
+    const twice = await rawCall(broker, 'GET', API, [
+      ['Authorization', `DPoP ${handle}`],
+      ['DPoP', await proofFor(key, 'GET', apiUrl(), handle)],
+      ['DPoP', await proofFor(key, 'GET', apiUrl(), handle)],
+    ])
+    expect(twice.status).toBe(401)
+    expect(twice.body.error).toBe('invalid_dpop_proof')
+    expect(twice.raw).toMatch(/\r\nWWW-Authenticate: DPoP error="invalid_dpop_proof"/i)
+    expect(upstream.requests.length).toBe(seen)
+  })
+
   it('when there is no proof at all, then 401 invalid_dpop_proof', async () => {
     await expectBadProof(await api(null))
     await expectBadProof(await withHandle(broker, '/bff/user', handle, { proof: null }))
@@ -132,12 +157,48 @@ describe('the handle itself', () => {
     await expectInvalidToken(await withHandle(broker, '/bff/user', `${handle}x`, { key }), 'DPoP')
   })
 
+  it('when an unknown or revoked handle comes without a proof or with a bad one, then still 401 unauthorized with DPoP error="invalid_token"', async () => {
+    const unknown = `bffm_${randomBytes(32).toString('base64url')}`
+    await expectInvalidToken(await withHandle(broker, API, unknown, { proof: null }), 'DPoP')
+    await expectInvalidToken(await withHandle(broker, '/bff/user', unknown, { proof: 'not-a-proof' }), 'DPoP')
+    const revoked = await loggedIn(broker)
+    expect((await withHandle(broker, '/bff/mobile/logout', revoked.handle, { key: revoked.key, method: 'POST' })).status).toBe(204)
+    await expectInvalidToken(await withHandle(broker, API, revoked.handle, { proof: null }), 'DPoP')
+    await expectInvalidToken(await withHandle(broker, API, revoked.handle, { key: await generateDpopKey() }), 'DPoP')
+  })
+
   it('when a bearer app sends an unknown handle, then 401 unauthorized with WWW-Authenticate: Bearer error="invalid_token"', async () => {
     const unknown = `bffm_${randomBytes(32).toString('base64url')}`
     await expectInvalidToken(await withHandle(broker, API, unknown, { scheme: 'Bearer' }), 'Bearer')
     await expectInvalidToken(await withHandle(broker, API, 'bffm_short', { scheme: 'Bearer' }), 'Bearer')
     const ok = await withHandle(broker, API, bearerHandle, { scheme: 'Bearer' })
     expect(ok.status).toBe(200)
+  })
+
+  it('when two Authorization headers are sent, then 400 invalid_request and nothing reaches the upstream (RFC 6750 §3.1)', async () => {
+    const twice = await rawCall(broker, 'GET', API, [
+      ['Authorization', `DPoP ${handle}`],
+      ['Authorization', `Bearer ${bearerHandle}`],
+      ['DPoP', await proofFor(key, 'GET', apiUrl(), handle)],
+    ])
+    expect(twice.status).toBe(400)
+    expect(twice.body).toMatchObject({ error: 'invalid_request', message: expect.any(String) })
+    expect(upstream.requests.length).toBe(seen)
+  })
+
+  it('when the handle comes in the query string or a form body (RFC 6750 §2.2, §2.3), then it is no credential: 401 and nothing reaches the upstream', async () => {
+    const inQuery = await fetch(`${apiUrl()}?access_token=${handle}`, { headers: { 'x-csrf': '1', dpop: await proofFor(key, 'GET', apiUrl(), handle) } })
+    expect(inQuery.status).toBe(401)
+    expect(await inQuery.json()).toMatchObject({ error: 'unauthorized' })
+    const inForm = await fetch(apiUrl(), {
+      method: 'POST',
+      headers: { 'x-csrf': '1', 'content-type': 'application/x-www-form-urlencoded', dpop: await proofFor(key, 'POST', apiUrl(), handle) },
+      body: new URLSearchParams({ access_token: handle }),
+    })
+    expect(inForm.status).toBe(401)
+    const user = await fetch(`${broker.origin}/bff/user?access_token=${handle}`, { headers: { 'x-csrf': '1' } })
+    expect(user.status).toBe(401)
+    expect(upstream.requests.length).toBe(seen)
   })
 
   it('when a handle is used, then no CSRF header is needed, while a cookie call without X-CSRF is still 403', async () => {

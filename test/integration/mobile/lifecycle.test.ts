@@ -157,11 +157,16 @@ describe('idle and absolute timeouts of a handle', () => {
     expect(res.headers.get('www-authenticate')).toMatch(/^DPoP error="invalid_token"/)
   })
 
-  it('when the absolute timeout has passed, then 401 session_expired with the DPoP invalid_token challenge', async () => {
+  it('when the absolute timeout has passed, then 401 session_expired with the DPoP invalid_token challenge, with or without a proof', async () => {
     const session = await loggedIn(broker)
+    const unproven = await loggedIn(broker)
     expect(session.expiresIn).toBe(ABSOLUTE)
     clock.advance((ABSOLUTE + 1) * 1000)
     try {
+      const bare = await withHandle(broker, '/bff/user', unproven.handle, { proof: null })
+      expect(bare.status).toBe(401)
+      expect(await bare.json()).toMatchObject({ error: 'session_expired' })
+      expect(bare.headers.get('www-authenticate')).toMatch(/^DPoP error="invalid_token"/)
       const url = `${broker.origin}/bff/user`
       const proof = await proofFor(session.key, 'GET', url, session.handle, { iat: Math.floor(clock.now() / 1000) })
       const res = await withHandle(broker, '/bff/user', session.handle, { proof })

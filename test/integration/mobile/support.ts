@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto'
 import { Redis } from 'ioredis'
+import { calculateJwkThumbprint, exportJWK, generateKeyPair, type JWK } from 'jose'
 import { athFor, generateDpopKey, makeProof, pkceChallenge, type DpopKey } from '../../../examples/mobile-client.js'
 import { sessionIdOfHandle } from '../../../src/mobile/handles.js'
 import { createKeyRing } from '../../../src/session/keyring.js'
@@ -9,6 +10,7 @@ import { completeProviderLogin, createBrowser, type Browser } from '../../suppor
 import { APP_REDIRECT, BEARER_APP, DPOP_APP, mobileConfig } from '../../support/mobile.js'
 import type { TestBroker } from '../../support/start-app.js'
 import { redisKeys } from '../../../src/session/keys.js'
+import { rawRequest } from '../../support/raw-http.js'
 
 // What the adversarial mobile tests share: a login driven by hand (so a test holds the code, the verifier and the
 // key, and can present them wrongly), raw token requests, raw proofs, and a look at what the broker stored.
@@ -43,8 +45,8 @@ export function authorizeUrl(broker: TestBroker, params: Record<string, string |
 }
 
 /** The app's authorize parameters, each overridable (undefined leaves one out). */
-export async function authorizeParams(opts: { clientId?: string; redirectUri?: string } = {}) {
-  const key = await generateDpopKey()
+export async function authorizeParams(opts: { clientId?: string; redirectUri?: string; key?: DpopKey } = {}) {
+  const key = opts.key ?? (await generateDpopKey())
   const verifier = randomBytes(32).toString('base64url')
   const clientId = opts.clientId ?? DPOP_APP
   const params: Record<string, string | undefined> = {
@@ -61,7 +63,7 @@ export async function authorizeParams(opts: { clientId?: string; redirectUri?: s
 /** A whole system-browser login by hand, up to the redirect back to the app (the code is not redeemed). */
 export async function manualLogin(
   broker: TestBroker,
-  opts: { clientId?: string; redirectUri?: string; user?: 'alice' | 'bob'; browser?: Browser } = {},
+  opts: { clientId?: string; redirectUri?: string; key?: DpopKey; user?: 'alice' | 'bob'; browser?: Browser } = {},
 ): Promise<ManualLogin> {
   const { key, verifier, params } = await authorizeParams(opts)
   const browser = opts.browser ?? createBrowser()
@@ -76,6 +78,22 @@ export async function manualLogin(
   return { clientId: params.client_id!, redirectUri: params.redirect_uri!, state: params.state!, verifier, key, location: back.location, code, browser }
 }
 
+/** A DPoP key whose private half exports, for a proof that (wrongly) puts the private JWK in its header. */
+export async function extractableDpopKey(): Promise<{ key: DpopKey; privateJwk: JWK }> {
+  const { privateKey, publicKey } = await generateKeyPair('ES256', { extractable: true })
+  const publicJwk = await exportJWK(publicKey)
+  const key = { alg: 'ES256', privateKey, publicJwk, jkt: await calculateJwkThumbprint(publicJwk, 'sha256') }
+  return { key, privateJwk: await exportJWK(privateKey) }
+}
+
+/** A request written byte for byte, so a header can be sent twice (fetch would join the values); status and body. */
+export async function rawCall(broker: TestBroker, method: string, path: string, headers: [string, string][], body = '') {
+  const lines = [`${method} ${path} HTTP/1.1`, `Host: ${new URL(broker.origin).host}`, ...headers.map(([n, v]) => `${n}: ${v}`)]
+  const head = [...lines, `Content-Length: ${Buffer.byteLength(body)}`, 'Connection: close'].join('\r\n')
+  const { status, raw } = await rawRequest(broker.origin, `${head}\r\n\r\n${body}`)
+  return { status, body: JSON.parse(raw.slice(raw.indexOf('\r\n\r\n') + 4)) as Record<string, unknown>, raw }
+}
+
 export const tokenUrl = (broker: TestBroker) => `${broker.origin}/bff/mobile/token`
 
 /** A DPoP proof for one request to `url` (query dropped), with `ath` when a handle is given. */
@@ -85,11 +103,14 @@ export function proofFor(key: DpopKey, method: string, url: string, handle?: str
   return makeProof(key, { htm: method, htu: htu.href, ...(handle !== undefined && { ath: athFor(handle) }), ...extra })
 }
 
-/** POST /bff/mobile/token with the login's own values, any of them replaced (undefined leaves one out). */
+/**
+ * POST /bff/mobile/token with the login's own values, any of them replaced (undefined leaves one out); `repeat` sends
+ * one field twice, `json` sends the fields as a JSON body instead of a form.
+ */
 export async function redeem(
   broker: TestBroker,
   login: ManualLogin,
-  opts: { fields?: Record<string, string | undefined>; proof?: string | null } = {},
+  opts: { fields?: Record<string, string | undefined>; proof?: string | null; repeat?: string; json?: boolean } = {},
 ): Promise<{ status: number; headers: Headers; body: Record<string, unknown> }> {
   const fields: Record<string, string | undefined> = {
     grant_type: 'authorization_code',
@@ -101,10 +122,12 @@ export async function redeem(
   }
   const form = new URLSearchParams()
   for (const [name, value] of Object.entries(fields)) if (value !== undefined) form.set(name, value)
-  const headers: Record<string, string> = { 'content-type': 'application/x-www-form-urlencoded' }
+  if (opts.repeat !== undefined) form.append(opts.repeat, fields[opts.repeat] ?? '')
+  const headers: Record<string, string> = { 'content-type': opts.json ? 'application/json' : 'application/x-www-form-urlencoded' }
   const proof = opts.proof === undefined ? await proofFor(login.key, 'POST', tokenUrl(broker)) : opts.proof
   if (proof !== null && login.clientId !== BEARER_APP) headers.dpop = proof
-  const res = await fetch(tokenUrl(broker), { method: 'POST', headers, body: form.toString() })
+  const body = opts.json ? JSON.stringify(Object.fromEntries(form)) : form.toString()
+  const res = await fetch(tokenUrl(broker), { method: 'POST', headers, body })
   return { status: res.status, headers: res.headers, body: (await res.json().catch(() => ({}))) as Record<string, unknown> }
 }
 

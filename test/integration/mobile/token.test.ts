@@ -1,9 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { generateDpopKey } from '../../../examples/mobile-client.js'
+import { generateDpopKey, makeProof } from '../../../examples/mobile-client.js'
 import { startBrokerWithUpstream, type TestBroker } from '../../support/start-app.js'
 import { BEARER_APP, CUSTOM_SCHEME_REDIRECT } from '../../support/mobile.js'
 import { createTestClock } from '../../support/clock.js'
-import { manualLogin, mobileBrokerConfig, proofFor, redeem, storedForHandle, tokenUrl, withHandle } from './support.js'
+import {
+  extractableDpopKey, manualLogin, mobileBrokerConfig, proofFor, rawCall, redeem, storedForHandle, tokenUrl, withHandle,
+} from './support.js'
 import { sessionIdOfHandle } from '../../../src/mobile/handles.js'
 import { keysWithPrefix } from '../../support/redis.js'
 import { redisKeys } from '../../../src/session/keys.js'
@@ -97,9 +99,28 @@ describe('POST /bff/mobile/token: the code', () => {
 
   it('when the grant_type is not authorization_code, then 400 unsupported_grant_type', async () => {
     const login = await manualLogin(broker)
-    for (const grantType of ['refresh_token', 'client_credentials', 'password', undefined]) {
+    for (const grantType of ['refresh_token', 'client_credentials', 'password', 'AUTHORIZATION_CODE']) {
       expectRefused(await redeem(broker, login, { fields: { grant_type: grantType } }), 'unsupported_grant_type')
     }
+    expect((await redeem(broker, login)).status).toBe(200)
+  })
+
+  it('when grant_type or code is missing, or a parameter is repeated, then 400 invalid_request and the code still works (RFC 6749 §3.2, §5.2)', async () => {
+    const login = await manualLogin(broker)
+    expectRefused(await redeem(broker, login, { fields: { grant_type: undefined } }), 'invalid_request')
+    expectRefused(await redeem(broker, login, { fields: { code: undefined } }), 'invalid_request')
+    expectRefused(await redeem(broker, login, { fields: { code: '' } }), 'invalid_request')
+    for (const name of ['grant_type', 'client_id', 'code', 'code_verifier', 'redirect_uri']) {
+      expectRefused(await redeem(broker, login, { repeat: name }), 'invalid_request')
+    }
+    expect((await redeem(broker, login)).status).toBe(200)
+  })
+
+  it('when the parameters come as a JSON body instead of a form, then 400 invalid_request and the code still works (RFC 6749 §4.1.3)', async () => {
+    const login = await manualLogin(broker)
+    const answer = await redeem(broker, login, { json: true })
+    expectRefused(answer, 'invalid_request')
+    expect(answer.body.message).toEqual(expect.any(String))
     expect((await redeem(broker, login)).status).toBe(200)
   })
 })
@@ -120,6 +141,30 @@ describe('POST /bff/mobile/token: the DPoP proof (RFC 9449 §10)', () => {
     const ok = await redeem(broker, login)
     expect(ok.status).toBe(200)
     expect(ok.body.token_type).toBe('DPoP')
+  })
+
+  it('when the proof is sent twice, holds a private jwk, names another htu or lies ahead beyond the window, then 400 invalid_dpop_proof and the code still works', async () => {
+    const { key, privateJwk } = await extractableDpopKey()
+    const login = await manualLogin(broker, { key })
+    const url = tokenUrl(broker)
+    const bad = [
+      await makeProof(key, { htm: 'POST', htu: url, jwk: privateJwk }),
+      await makeProof(key, { htm: 'POST', htu: `${url}/` }),
+      await makeProof(key, { htm: 'POST', htu: url.replace('http:', 'https:') }),
+      await makeProof(key, { htm: 'POST', htu: url, iat: Math.floor(clock.now() / 1000) + 61 }),
+    ]
+    for (const proof of bad) expectRefused(await redeem(broker, login, { proof }), 'invalid_dpop_proof')
+    const form = new URLSearchParams({
+      grant_type: 'authorization_code', client_id: login.clientId, code: login.code, code_verifier: login.verifier, redirect_uri: login.redirectUri,
+    })
+    const twice = await rawCall(broker, 'POST', '/bff/mobile/token', [
+      ['Content-Type', 'application/x-www-form-urlencoded'],
+      ['DPoP', await proofFor(key, 'POST', url)],
+      ['DPoP', await proofFor(key, 'POST', url)],
+    ], form.toString())
+    expect(twice.status).toBe(400)
+    expect(twice.body.error).toBe('invalid_dpop_proof')
+    expect((await redeem(broker, login)).status).toBe(200)
   })
 
   it('when a bearer app redeems, then no proof is needed and the handle is a Bearer token', async () => {

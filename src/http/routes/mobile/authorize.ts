@@ -31,7 +31,11 @@ export function createMobileAuthorizeRoute(deps: LoginRouteDeps & { apps: readon
     const state = single(req.query.state)
     const back = (error: string, description: string) =>
       res.set('Cache-Control', 'no-store').redirect(302, appRedirect(redirectUri, deps.publicUrl, { state, error, error_description: description }))
-    if (state !== undefined && (state.length === 0 || state.length > maxStateLength)) return back('invalid_request', 'state is too long')
+    // RFC 6749 §3.1: no parameter more than once (a repeated state is not echoed: which one would be the app's?)
+    if (Object.values(req.query).some(Array.isArray)) return back('invalid_request', 'a parameter is repeated')
+    if (state !== undefined && (state.length === 0 || state.length > maxStateLength)) {
+      return back('invalid_request', `state must be 1 to ${maxStateLength} characters`)
+    }
     const codeChallenge = single(req.query.code_challenge)
     if (codeChallenge === undefined || !s256Pattern.test(codeChallenge)) return back('invalid_request', 'code_challenge (S256) is required')
     if (req.query.code_challenge_method !== 'S256') return back('invalid_request', 'code_challenge_method must be S256')

@@ -1,4 +1,4 @@
-import type { RequestHandler } from 'express'
+import type { Request, RequestHandler } from 'express'
 import type { MobileApp } from '../../../config/types.js'
 import type { HandoffCodes } from '../../../mobile/handoff.js'
 import { DpopError, sha256b64url, type DpopVerifier } from '../../../mobile/dpop.js'
@@ -6,15 +6,35 @@ import type { HttpSession } from '../../../session/http-session.js'
 import { absoluteDeadline, type BrokerSession, type SessionTimeouts } from '../../../session/session.js'
 import type { Logger } from '../../../observability/logger.js'
 import { LogEvents } from '../../../observability/log-events.js'
-import { BffError, invalidGrant, unsupportedGrantType } from '../../../errors.js'
+import { BffError, invalidGrant, invalidRequest, unsupportedGrantType } from '../../../errors.js'
 import type { SessionLifecycle } from '../../session-lifecycle.js'
 
 // RFC 7636 §4.1: 43 to 128 unreserved characters
 const verifierPattern = /^[A-Za-z0-9._~-]{43,128}$/
 
-const field = (body: unknown, name: string): string | undefined => {
-  const value = body && typeof body === 'object' ? (body as Record<string, unknown>)[name] : undefined
-  return typeof value === 'string' ? value : undefined
+const PARAMS = ['grant_type', 'client_id', 'code', 'code_verifier', 'redirect_uri'] as const
+type TokenParams = Partial<Record<(typeof PARAMS)[number], string>>
+
+const malformed = (message: string) => invalidRequest({ message, detail: `mobile token: ${message}` })
+
+/**
+ * The token request's parameters (RFC 6749 §4.1.3): a form body, each parameter at most once (§3.2), grant_type and
+ * code present. Otherwise invalid_request (§5.2), before the code or the proof is touched, so the code stays usable.
+ */
+function tokenParams(req: Request): TokenParams & { code: string } {
+  if (!req.is('application/x-www-form-urlencoded')) throw malformed('The body must be application/x-www-form-urlencoded.')
+  const body = (req.body ?? {}) as Record<string, unknown>
+  const params: TokenParams = {}
+  for (const name of PARAMS) {
+    const value = body[name]
+    if (Array.isArray(value)) throw malformed(`${name} is repeated.`)
+    if (typeof value === 'string') params[name] = value
+  }
+  if (!params.grant_type) throw malformed('grant_type is required.')
+  if (params.grant_type !== 'authorization_code') throw unsupportedGrantType()
+  const { code } = params
+  if (!code) throw malformed('code is required.')
+  return { ...params, code }
 }
 
 const badProof = (reason: string) => new BffError(400, 'invalid_dpop_proof', { detail: reason })
@@ -40,8 +60,8 @@ export function createMobileTokenRoute(deps: {
 
   return async (req, res) => {
     res.set('Cache-Control', 'no-store').set('Pragma', 'no-cache')
-    if (field(req.body, 'grant_type') !== 'authorization_code') throw unsupportedGrantType()
-    const clientId = field(req.body, 'client_id')
+    const params = tokenParams(req)
+    const clientId = params.client_id
     const app = clientId === undefined ? undefined : apps.get(clientId)
     // the proof is checked before the code is touched: a bad proof must not burn the app's code
     let jkt: string | undefined
@@ -52,17 +72,16 @@ export function createMobileTokenRoute(deps: {
         throw err instanceof DpopError ? badProof(err.reason) : err
       }
     }
-    const code = field(req.body, 'code') ?? ''
-    const redemption = await deps.handoffs.redeem(code)
+    const redemption = await deps.handoffs.redeem(params.code)
     if (redemption.kind === 'used') {
       await endSession(redemption.sessionId)
       throw refuse('handoff code used twice: its session ended')
     }
     if (redemption.kind === 'unknown') throw refuse('unknown or expired handoff code')
     const { handoff } = redemption
-    const verifier = field(req.body, 'code_verifier')
+    const verifier = params.code_verifier
     if (!app || handoff.clientId !== app.clientId) throw await refused(handoff.sessionId, 'another client_id')
-    if (field(req.body, 'redirect_uri') !== handoff.redirectUri) throw await refused(handoff.sessionId, 'another redirect_uri')
+    if (params.redirect_uri !== handoff.redirectUri) throw await refused(handoff.sessionId, 'another redirect_uri')
     if (!verifier || !verifierPattern.test(verifier) || sha256b64url(verifier) !== handoff.codeChallenge) {
       throw await refused(handoff.sessionId, 'wrong code_verifier')
     }
