@@ -9,6 +9,7 @@ import type { SessionAdmin } from '../http/session-admin.js'
 import type { Logger } from '../observability/logger.js'
 import { LogEvents } from '../observability/log-events.js'
 import { BffError, forbidden, invalidRequest, noOfflineGrant } from '../errors.js'
+import { headerLines } from '../http/header-lines.js'
 
 const maxSubLength = 255
 const utf8 = new TextDecoder('utf-8', { fatal: true })
@@ -22,7 +23,7 @@ function subjectOf(req: IncomingMessage): string | undefined {
   const joined = req.headers['x-on-behalf-of']
   if (joined === undefined) return undefined
   // node joins repeated headers with ', ': only then is the (costlier) per-line view read, to tell two from one
-  const single = typeof joined === 'string' && (!joined.includes(', ') || req.headersDistinct['x-on-behalf-of']?.length === 1)
+  const single = typeof joined === 'string' && (!joined.includes(', ') || headerLines(req, 'x-on-behalf-of').length === 1)
   const sub = single ? decoded(joined) : undefined
   if (!sub || sub.length > maxSubLength) throw invalidRequest({ message: 'X-On-Behalf-Of must name one user.' })
   return sub

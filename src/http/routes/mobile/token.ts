@@ -8,6 +8,7 @@ import type { Logger } from '../../../observability/logger.js'
 import { LogEvents } from '../../../observability/log-events.js'
 import { BffError, invalidGrant, invalidRequest, unsupportedGrantType } from '../../../errors.js'
 import type { SessionLifecycle } from '../../session-lifecycle.js'
+import { headerLines } from '../../header-lines.js'
 
 // RFC 7636 §4.1: 43 to 128 unreserved characters
 const verifierPattern = /^[A-Za-z0-9._~-]{43,128}$/
@@ -67,7 +68,7 @@ export function createMobileTokenRoute(deps: {
     let jkt: string | undefined
     if (app?.dpop) {
       try {
-        ;({ jkt } = await deps.dpop.verify({ proof: req.headersDistinct.dpop, method: 'POST', path: req.originalUrl }))
+        ;({ jkt } = await deps.dpop.verify({ proof: headerLines(req, 'dpop'), method: 'POST', path: req.originalUrl }))
       } catch (err) {
         throw err instanceof DpopError ? badProof(err.reason) : err
       }
