@@ -63,7 +63,10 @@ export interface DpopVerifierOptions {
   clock: () => number
   /** how old a proof's iat may be (default 60) */
   maxAgeSeconds?: number
-  /** how far a proof's iat may lie ahead of the clock, for device clock skew (default 5) */
+  /**
+   * how far a proof's iat may lie ahead of the clock (default 60: "iat within 60 s" either way, since phone clocks
+   * drift; RFC 9449 §11.1 leaves the window to the server, and the jti is remembered for all of it)
+   */
   futureSkewSeconds?: number
   replay: DpopReplayCheck
 }
@@ -93,7 +96,7 @@ export const jwkThumbprint = (jwk: JWK): Promise<string> => calculateJwkThumbpri
 
 export function createDpopVerifier(options: DpopVerifierOptions): DpopVerifier {
   const maxAgeMs = (options.maxAgeSeconds ?? 60) * 1000
-  const futureSkewMs = (options.futureSkewSeconds ?? 5) * 1000
+  const futureSkewMs = (options.futureSkewSeconds ?? 60) * 1000
   // a proof with iat = now + skew stays acceptable until now + skew + maxAge; one extra second for rounding
   const replayTtlMs = maxAgeMs + futureSkewMs + 1000
   const origin = options.publicUrl.origin
