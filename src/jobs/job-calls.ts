@@ -98,8 +98,13 @@ export function createJobCalls(deps: {
       if (token !== undefined) return token
     }
     lastServed.delete(sub)
-    const token = await firstUsable(route, sub, await deps.offlineGrants.listWithRecords(sub), audited)
+    const entries = await deps.offlineGrants.listWithRecords(sub)
+    const token = await firstUsable(route, sub, entries, audited)
     if (token === undefined) throw noOfflineGrant({ detail: 'no usable offline grant for the user' })
+    // the grant that served is the newest usable one: a marker on it names a grant that has gone since (else every
+    // later call would take this longer path)
+    const served = entries.find((entry) => entry.grant.grantId === lastServed.get(sub))
+    if (served?.newer !== undefined) void deps.offlineGrants.clearStaleMarker(served.grant.grantId, served.newer).catch(() => undefined)
     return token
   }
 

@@ -53,7 +53,9 @@ export interface JobTokensDeps {
  * Nothing else ends a job token before its TTL (there is no revocation endpoint for them, and signing users out
  * ends sessions and grants, not jobs), so an instance remembers a token it found until the token's own expiry:
  * a job's calls then skip that read, about 8 % of a job call's cost. Only tokens found in the store are
- * remembered, by their hash, in a bounded map. A revocation of job tokens, if one is ever added, has to drop this.
+ * remembered, by their hash, in a bounded map, and never past the TTL the store had left for them. A key deleted by
+ * hand is still honoured by an instance that remembers it until then; a revocation of job tokens, if one is ever
+ * added, has to drop this memory.
  */
 export function createJobTokens(deps: JobTokensDeps): JobTokens {
   const keys = redisKeys(deps.prefix)
@@ -74,15 +76,17 @@ export function createJobTokens(deps: JobTokensDeps): JobTokens {
       const known = found.get(key)
       if (known && known.untilMs > now) return known.value
       if (known) found.delete(key)
-      const raw = await deps.store.get(key)
+      // the record and what is left of its TTL, side by side (auto-pipelined): the memory ends when Redis's copy does,
+      // whatever this instance's tokenTtlSeconds or the issuing instance's clock say
+      const [raw, leftMs] = await Promise.all([deps.store.get(key), deps.store.ttl(key)])
       const record = raw === undefined ? undefined : parseRecord(raw)
       const client = record === undefined ? undefined : deps.clients.byId(record.clientId)
       if (client === undefined || record === undefined) return undefined
       const value = { client, issuedAt: record.issuedAt }
-      // never past the token's own expiry, nor (another instance's clock ahead of ours) a TTL from now
-      const untilMs = Math.min(record.issuedAt + ttlMs, now + ttlMs)
-      if (found.size >= 10_000) found.clear()
-      found.set(key, { value, untilMs })
+      if (leftMs !== undefined) {
+        if (found.size >= 10_000) found.clear()
+        found.set(key, { value, untilMs: now + Math.min(leftMs, ttlMs) })
+      }
       return value
     },
   }

@@ -102,22 +102,22 @@ export function createDpopVerifier(options: DpopVerifierOptions): DpopVerifier {
   const origin = options.publicUrl.origin
   const keys = createProofKeys()
   // an app sends the same protected header (typ, alg, its public jwk) on every proof: the checked header is kept per
-  // header segment as received (bounded; a header that fails its checks is never kept)
+  // header segment as received, once a proof with it has verified (bounded; so a flood of made-up headers, or one
+  // whose key does not import, is never kept)
   const headers = new Map<string, CheckedHeader>()
-  const headerOf = (proof: string): CheckedHeader => {
-    const segment = proof.slice(0, proof.indexOf('.'))
-    const known = headers.get(segment)
-    if (known) return known
-    const header = checkHeader(proof)
+  const remember = (segment: string, header: CheckedHeader) => {
+    if (headers.has(segment)) return
     if (headers.size >= 4096) headers.clear()
-    headers.set(segment, header)
-    return header
+    // a copy of the segment: a slice would keep the whole proof it came from alive
+    headers.set(Buffer.from(segment, 'latin1').toString('latin1'), header)
   }
 
   async function verify(input: DpopVerifyInput): Promise<{ jkt: string }> {
     const proof = singleProof(input.proof)
-    const header = headerOf(proof)
+    const segment = proof.slice(0, proof.indexOf('.'))
+    const header = headers.get(segment) ?? checkHeader(proof)
     const { claims, jkt } = await verifySignature(keys, proof, header)
+    remember(segment, header)
     if (input.expectedJkt !== undefined && jkt !== input.expectedJkt) throw new DpopError('wrong_key')
     if (claims.htm !== input.method) throw new DpopError('wrong_htm')
     if (!sameHtu(claims.htu, origin, input.path)) throw new DpopError('wrong_htu')

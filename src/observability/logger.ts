@@ -7,7 +7,8 @@ export type Logger = PinoLogger
  * when a caller passes a whole object by mistake (docs/architecture.md invariant 1). Matched case-insensitively.
  */
 const secretFields = new Set([
-  'access_token', 'accesstoken', 'refresh_token', 'refreshtoken', 'id_token', 'idtoken', 'subject_token', 'actor_token',
+  'access_token', 'accesstoken', 'access-token', 'x-access-token', 'refresh_token', 'refreshtoken', 'refresh-token',
+  'id_token', 'idtoken', 'id-token', 'subject_token', 'actor_token', 'token', 'jobtoken', 'job_token', 'client_assertion',
   'code_verifier', 'codeverifier', 'client_secret', 'clientsecret', 'secret', 'password',
   'authorization', 'proxy-authorization', 'cookie', 'set-cookie', 'dpop', 'handle', 'logout_token', 'assertion',
 ])

@@ -33,14 +33,19 @@ export interface OfflineGrants {
    * offline grant of its user exists, which the user's list would put first
    */
   currentWithRecord(grantId: string): Promise<OfflineGrantRecords[number] | undefined>
+  /** drops the "newer grant exists" marker of `grantId` when the grant it names (`newerId`) is gone */
+  clearStaleMarker(grantId: string, newerId: string): Promise<void>
   byPublicId(publicId: string): Promise<OfflineGrant | undefined>
   /** a use: slides the idle timeout of the grant and its entries (at most once a minute per grant, off the request) */
   touch(grant: OfflineGrant): void
   remove(grant: OfflineGrant): Promise<void>
 }
 
-/** a user's offline grants, newest first, each with its sealed grant record (undefined when gone) */
-export type OfflineGrantRecords = Array<{ grant: OfflineGrant; sealed: string | undefined }>
+/**
+ * a user's offline grants, newest first, each with its sealed grant record (undefined when gone) and, when one is set,
+ * the id its "newer grant exists" marker names
+ */
+export type OfflineGrantRecords = Array<{ grant: OfflineGrant; sealed: string | undefined; newer?: string }>
 
 const touchEveryMs = 60_000
 
@@ -74,19 +79,28 @@ export function createOfflineGrants(deps: {
   const touched = new Map<string, number>()
   return {
     async add(grant) {
-      // the user's older offline grants learn that they are no longer the newest (currentWithRecord)
-      const older = (await deps.store.setMembers(listKey(grant.sub))).filter((id) => id !== grant.grantId)
-      await Promise.all(older.map((id) => deps.store.set(newerKey(id), grant.grantId, deps.idleMs)))
+      // written first, so that a login adding another grant of the user at the same time sees this one; then every
+      // older grant (by createdAt, the order the list serves in) is marked, and this one too if a newer one exists
       await write(grant)
+      const others = (await deps.store.setMembers(listKey(grant.sub))).filter((id) => id !== grant.grantId)
+      const metas = await Promise.all(others.map(read))
+      const newer = metas.find((meta) => meta !== undefined && meta.createdAt > grant.createdAt)
+      const older = metas.filter((meta): meta is OfflineGrant => meta !== undefined && meta.createdAt < grant.createdAt)
+      await Promise.all(older.map((meta) => deps.store.set(newerKey(meta.grantId), grant.grantId, deps.idleMs)))
+      if (newer) await deps.store.set(newerKey(grant.grantId), newer.grantId, deps.idleMs)
     },
     async list(sub) {
       return (await live(sub, async (grantId) => ({ grant: await read(grantId) }))).map((entry) => entry.grant)
     },
     listWithRecords(sub) {
       return live(sub, async (grantId) => {
-        const [meta, sealed] = await deps.store.getTogether([metaKey(grantId), deps.grantKey(grantId)])
-        return { grant: parse(meta), sealed }
+        const [meta, sealed, newer] = await deps.store.getTogether([metaKey(grantId), deps.grantKey(grantId), newerKey(grantId)])
+        return { grant: parse(meta), sealed, ...(newer !== undefined && { newer }) }
       })
+    },
+    async clearStaleMarker(grantId, newerId) {
+      // the grant a marker names is gone (revoked, dropped, expired): the marker goes, unless a newer login replaced it
+      if ((await deps.store.get(metaKey(newerId))) === undefined) await deps.store.delIfEquals(newerKey(grantId), newerId)
     },
     async currentWithRecord(grantId) {
       const [meta, sealed, newer] = await deps.store.getTogether([metaKey(grantId), deps.grantKey(grantId), newerKey(grantId)])
@@ -104,7 +118,13 @@ export function createOfflineGrants(deps: {
       if (touched.size >= 10_000) touched.clear()
       touched.set(grant.grantId, at)
       const next = { ...grant, lastUsedAt: at }
-      void Promise.all([write(next), deps.store.expire(deps.grantKey(grant.grantId), deps.idleMs)]).catch(() => undefined)
+      // only a grant that still exists is touched (SET XX): a touch that lands after a revocation brings nothing back
+      const slide = async () => {
+        if ((await deps.store.swap(metaKey(grant.grantId), JSON.stringify(next))) === undefined) return
+        const keys = [metaKey(grant.grantId), publicKey(grant.publicId), listKey(grant.sub), newerKey(grant.grantId), deps.grantKey(grant.grantId)]
+        await Promise.all(keys.map((key) => deps.store.expire(key, deps.idleMs)))
+      }
+      void slide().catch(() => undefined)
     },
     async remove(grant) {
       touched.delete(grant.grantId)

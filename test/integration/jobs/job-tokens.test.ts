@@ -49,14 +49,28 @@ describe('job tokens', () => {
     const { token } = await tokens.issue('nightly-report')
     calls.length = 0
     expect(await tokens.lookup(token)).toEqual({ client, issuedAt: 1_700_000_000_000 })
-    expect(calls).toHaveLength(1)
-    clock.now += 299_000
+    expect(calls.sort()).toEqual(['get', 'ttl'])
+    clock.now += 298_000
     expect(await tokens.lookup(token)).toEqual({ client, issuedAt: 1_700_000_000_000 })
-    expect(calls).toHaveLength(1)
-    // past its expiry the store is asked again (the real TTL there has not run out: this clock is simulated)
-    clock.now += 1_000
-    await tokens.lookup(token)
     expect(calls).toHaveLength(2)
+    // past its expiry the store is asked again (the real TTL there has not run out: this clock is simulated)
+    clock.now += 2_000
+    await tokens.lookup(token)
+    expect(calls).toHaveLength(4)
+  })
+
+  it('when Redis has less TTL left than this instance\'s tokenTtlSeconds (another instance issued it shorter), then the memory ends with Redis\'s copy', async () => {
+    const { prefix, calls, tokens: long, clock } = jobTokens()
+    const short = createJobTokens({ store, prefix, clients: createJobClients([client]), tokenTtlSeconds: 30, now: () => clock.now })
+    const { token } = await short.issue('nightly-report')
+    expect(await long.lookup(token)).toBeDefined()
+    expect(calls).toHaveLength(2)
+    clock.now += 29_000
+    await long.lookup(token)
+    expect(calls).toHaveLength(2)
+    clock.now += 2_000
+    await long.lookup(token)
+    expect(calls).toHaveLength(4)
   })
 
   it('when a token is not in the store, then it is not remembered: every lookup asks again', async () => {
@@ -64,7 +78,7 @@ describe('job tokens', () => {
     const never = `bffj_${'B'.repeat(43)}`
     expect(await tokens.lookup(never)).toBeUndefined()
     expect(await tokens.lookup(never)).toBeUndefined()
-    expect(calls).toHaveLength(2)
+    expect(calls).toHaveLength(4)
   })
 
   it('when the string is not shaped like a job token, then the lookup answers undefined without calling the store', async () => {

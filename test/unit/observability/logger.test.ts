@@ -26,6 +26,7 @@ describe('log redaction', () => {
       deep: { a: { b: { c: { client_secret: secret, password: secret, dpop: secret } } } },
       list: [{ accessToken: secret }, 'plain'],
       code: 'an-authorization-code',
+      more: { token: secret, jobToken: secret, 'X-Access-Token': secret, client_assertion: secret },
     }, 'm')
     const line = JSON.stringify(lines[0])
     expect(line).not.toContain('secret-value')
