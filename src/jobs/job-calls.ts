@@ -69,9 +69,13 @@ export function createJobCalls(deps: {
   // used from here (revocation holds on the next request); then the user's whole list is read, as without it
   const lastServed = new Map<string, string>()
 
-  /** the first of `entries` the token manager can serve; one the provider refuses (invalid_grant) is dropped */
+  /**
+   * The token of the first of `entries` the token manager can serve, and that entry; one the provider refuses
+   * (invalid_grant) is dropped.
+   */
   async function firstUsable(route: ApiRoute, sub: string, entries: OfflineGrantRecords, audited: { grant?: string }) {
-    for (const { grant, sealed } of entries) {
+    for (const entry of entries) {
+      const { grant, sealed } = entry
       try {
         const record = Promise.resolve(deps.grants.open(grant.grantId, sealed))
         const token = await deps.tokenManager.accessTokenFor({ grantId: grant.grantId }, route, record)
@@ -79,7 +83,7 @@ export function createJobCalls(deps: {
         audited.grant = grant.publicId
         if (lastServed.size >= 10_000) lastServed.clear()
         lastServed.set(sub, grant.grantId)
-        return token
+        return { token, entry }
       } catch (err) {
         if (!(err instanceof BffError && err.code === 'session_expired')) throw err
         lastServed.delete(sub)
@@ -94,18 +98,17 @@ export function createJobCalls(deps: {
     const remembered = lastServed.get(sub)
     const current = remembered === undefined ? undefined : await deps.offlineGrants.currentWithRecord(remembered)
     if (current?.grant.sub === sub) {
-      const token = await firstUsable(route, sub, [current], audited)
-      if (token !== undefined) return token
+      const served = await firstUsable(route, sub, [current], audited)
+      if (served) return served.token
     }
     lastServed.delete(sub)
-    const entries = await deps.offlineGrants.listWithRecords(sub)
-    const token = await firstUsable(route, sub, entries, audited)
-    if (token === undefined) throw noOfflineGrant({ detail: 'no usable offline grant for the user' })
+    const served = await firstUsable(route, sub, await deps.offlineGrants.listWithRecords(sub), audited)
+    if (!served) throw noOfflineGrant({ detail: 'no usable offline grant for the user' })
     // the grant that served is the newest usable one: a marker on it names a grant that has gone since (else every
     // later call would take this longer path)
-    const served = entries.find((entry) => entry.grant.grantId === lastServed.get(sub))
-    if (served?.newer !== undefined) void deps.offlineGrants.clearStaleMarker(served.grant.grantId, served.newer).catch(() => undefined)
-    return token
+    const { grant, newer } = served.entry
+    if (newer !== undefined) void deps.offlineGrants.clearStaleMarker(grant.grantId, newer).catch(() => undefined)
+    return served.token
   }
 
   return {

@@ -106,7 +106,6 @@ export function createDpopVerifier(options: DpopVerifierOptions): DpopVerifier {
   // whose key does not import, is never kept)
   const headers = new Map<string, CheckedHeader>()
   const remember = (segment: string, header: CheckedHeader) => {
-    if (headers.has(segment)) return
     if (headers.size >= 4096) headers.clear()
     // a copy of the segment: a slice would keep the whole proof it came from alive
     headers.set(Buffer.from(segment, 'latin1').toString('latin1'), header)
@@ -115,9 +114,10 @@ export function createDpopVerifier(options: DpopVerifierOptions): DpopVerifier {
   async function verify(input: DpopVerifyInput): Promise<{ jkt: string }> {
     const proof = singleProof(input.proof)
     const segment = proof.slice(0, proof.indexOf('.'))
-    const header = headers.get(segment) ?? checkHeader(proof)
+    const known = headers.get(segment)
+    const header = known ?? checkHeader(proof)
     const { claims, jkt } = await verifySignature(keys, proof, header)
-    remember(segment, header)
+    if (!known) remember(segment, header)
     if (input.expectedJkt !== undefined && jkt !== input.expectedJkt) throw new DpopError('wrong_key')
     if (claims.htm !== input.method) throw new DpopError('wrong_htm')
     if (!sameHtu(claims.htu, origin, input.path)) throw new DpopError('wrong_htu')

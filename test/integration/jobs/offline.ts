@@ -11,7 +11,7 @@ import {
 import { distinctFreePorts, redisUrl, uniquePrefix } from '../../support/redis.js'
 import { startTestBroker, testConfig, type TestBroker } from '../../support/start-app.js'
 import { startUpstream, type Upstream } from '../../support/upstream.js'
-import { basic } from './support.js'
+import { issueJobToken } from './support.js'
 
 /** Job clients of the offline-grant tests: one on-behalf-of job, one narrow job, one admin. */
 export const jobSecrets = {
@@ -39,15 +39,7 @@ export function offlineConfig(upstreamUrl: string, jobs: Record<string, unknown>
   }
 }
 
-export async function jobToken(broker: TestBroker, id: JobId): Promise<string> {
-  const res = await fetch(`${broker.origin}/bff/jobs/token`, {
-    method: 'POST',
-    headers: { authorization: basic(id, jobSecrets[id]), 'content-type': 'application/x-www-form-urlencoded' },
-    body: 'grant_type=client_credentials',
-  })
-  expect(res.status).toBe(200)
-  return ((await res.json()) as { access_token: string }).access_token
-}
+export const jobToken = (broker: TestBroker, id: JobId): Promise<string> => issueJobToken(broker.origin, id, jobSecrets[id])
 
 export const asJob = (broker: TestBroker, token: string, path: string, opts: { sub?: string; method?: string } = {}) =>
   fetch(`${broker.origin}${path}`, {

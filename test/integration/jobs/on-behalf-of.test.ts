@@ -5,7 +5,7 @@ import { createBrowser, login, startBrokerWithUpstream, type TestBroker } from '
 import type { Upstream } from '../../support/upstream.js'
 import type { Browser } from '../../support/browser.js'
 import { rawRequest } from '../../support/raw-http.js'
-import { basic } from './support.js'
+import { issueJobToken } from './support.js'
 
 const secret = {
   nightly: randomBytes(32).toString('base64url'), narrow: randomBytes(32).toString('base64url'), ops: randomBytes(32).toString('base64url'),
@@ -38,15 +38,7 @@ beforeAll(async () => {
 })
 afterAll(() => stop())
 
-async function jobToken(id: keyof typeof secret): Promise<string> {
-  const res = await fetch(`${broker.origin}/bff/jobs/token`, {
-    method: 'POST',
-    headers: { authorization: basic(id, secret[id]), 'content-type': 'application/x-www-form-urlencoded' },
-    body: 'grant_type=client_credentials',
-  })
-  expect(res.status).toBe(200)
-  return ((await res.json()) as { access_token: string }).access_token
-}
+const jobToken = (id: keyof typeof secret): Promise<string> => issueJobToken(broker.origin, id, secret[id])
 
 const asJob = (token: string, path: string, headers: Record<string, string> = {}, method = 'GET') =>
   fetch(`${broker.origin}${path}`, { method, headers: { authorization: `Bearer ${token}`, ...headers } })

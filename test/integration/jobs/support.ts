@@ -45,3 +45,10 @@ export function expectInvalidClient(res: Awaited<ReturnType<typeof requestToken>
   expect(res.headers.get('www-authenticate')).toBe('Basic realm="bff-jobs"')
   expect(res.headers.get('cache-control')).toBe('no-store')
 }
+
+/** A job token for a client whose id and secret are right (200 expected). */
+export async function issueJobToken(origin: string, id: string, secret: string): Promise<string> {
+  const { status, body } = await requestToken(origin, { auth: basic(id, secret) })
+  expect(status).toBe(200)
+  return String(body.access_token)
+}

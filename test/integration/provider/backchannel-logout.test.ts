@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createBrowser, login, startBrokerWithProvider, startTestBroker, type TestBroker } from '../../support/start-app.js'
 import { completeProviderLogout, type Browser } from '../../support/browser.js'
 import { TEST_CLIENT_ID, TEST_CLIENT_SECRET, type RunningOidcProvider } from '../../support/oidc-provider.js'
-import { loginWithSid, signingKey, signJwt, startOidcWireServer, type OidcWireServer } from '../../support/wire/oidc.js'
+import { bffUser, loginWithSid, signingKey, signJwt, startOidcWireServer, type OidcWireServer } from '../../support/wire/oidc.js'
 
 // OpenID Connect Back-Channel Logout 1.0 at the broker's endpoint: tokens minted with the issuer's own key, so
 // only the property under test is wrong.
@@ -29,14 +29,9 @@ afterAll(async () => {
   await idp.stop()
 })
 
-const user = (b: Browser) => b.get(`${broker.origin}/bff/user`, { xhr: true, headers: { 'x-csrf': '1' } })
-
-/** Logs in a new browser whose ID token carries `sid` (and sub alice). */
-async function loggedIn(sid: string): Promise<Browser> {
-  const b = await loginWithSid(broker.origin, idp, sid)
-  expect((await user(b)).status).toBe(200)
-  return b
-}
+const user = (b: Browser) => bffUser(broker.origin, b)
+/** Logs in a new browser whose ID token carries `sid` (and sub alice). (loginWithSid checks its /bff/user answers 200) */
+const loggedIn = (sid: string): Promise<Browser> => loginWithSid(broker.origin, idp, sid)
 
 function logoutToken(claims: Record<string, unknown>, header: Record<string, unknown> = { typ: 'logout+jwt' }) {
   const now = Math.floor(Date.now() / 1000)

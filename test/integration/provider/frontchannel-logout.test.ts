@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startTestBroker, type TestBroker } from '../../support/start-app.js'
 import type { Browser } from '../../support/browser.js'
 import { TEST_CLIENT_ID, TEST_CLIENT_SECRET } from '../../support/oidc-provider.js'
-import { loginWithSid, signingKey, startOidcWireServer, type OidcWireServer } from '../../support/wire/oidc.js'
+import { bffUser, loginWithSid, signingKey, startOidcWireServer, type OidcWireServer } from '../../support/wire/oidc.js'
 
 // OpenID Connect Front-Channel Logout 1.0: the provider's logout page frames /bff/frontchannel-logout?iss&sid. The
 // wire issuer puts the `sid` in the ID token (oidc-provider 9 no longer implements front-channel logout).
@@ -20,14 +20,9 @@ afterAll(async () => {
   await idp.stop()
 })
 
-const user = (b: Browser) => b.get(`${broker.origin}/bff/user`, { xhr: true, headers: { 'x-csrf': '1' } })
-
-/** a browser logged in with an ID token that carries `sid` */
-async function loggedIn(sid: string): Promise<Browser> {
-  const b = await loginWithSid(broker.origin, idp, sid)
-  expect((await user(b)).status).toBe(200)
-  return b
-}
+const user = (b: Browser) => bffUser(broker.origin, b)
+/** a browser logged in with an ID token that carries `sid` (loginWithSid checks its /bff/user answers 200) */
+const loggedIn = (sid: string): Promise<Browser> => loginWithSid(broker.origin, idp, sid)
 
 /** what the provider's iframe sends: a cross-site navigation without the (SameSite=Strict) session cookie */
 const framed = (query: Record<string, string>) =>

@@ -111,5 +111,10 @@ export async function loginWithSid(brokerOrigin: string, idp: OidcWireServer, si
   const authorize = await b.get(start.location!)
   const callback = await b.get(authorize.location!, { site: 'cross-site' })
   if (callback.status !== 302) throw new Error(`login with sid ${sid} answered ${callback.status}`)
+  const user = await bffUser(brokerOrigin, b)
+  if (user.status !== 200) throw new Error(`after the login with sid ${sid}, /bff/user answered ${user.status}`)
   return b
 }
+
+/** GET /bff/user as the SPA calls it (XHR, CSRF header) */
+export const bffUser = (brokerOrigin: string, b: Browser) => b.get(`${brokerOrigin}/bff/user`, { xhr: true, headers: { 'x-csrf': '1' } })
