@@ -26,7 +26,7 @@ import { benchJob, seedJobArm } from './lib/job-arm.js'
 //
 //   npm run bench                  # 3 rounds × 24 runs × 4 s, about 6 minutes
 //   npm run bench -- --quick       # 1 round × 24 runs × 2.5 s, about 2 minutes
-//   npm run bench -- --cpu-prof    # also writes a .cpuprofile of the broker child (path printed at the end)
+//   npm run bench -- --cpu-prof    # also writes .cpuprofiles of the broker and floor children (paths printed at the end)
 
 const { values: args } = parseArgs({
   options: {
@@ -127,7 +127,7 @@ async function main() {
     const floor = await startChild<{ url: string }>('floor-proxy', here('./servers/bare-proxy.ts'), {
       BENCH_MODE: 'floor', BENCH_UPSTREAM: upstream.info.url, BENCH_REDIS: redis.url,
       BENCH_COOKIE: headers.cookie, BENCH_BLOB_BYTES: String(blobBytes),
-    })
+    }, { cpuProf: args['cpu-prof'] })
     children.push(floor)
 
     const target: Record<Arm, { url: (path: string) => string; child?: Child<unknown>; headers: Record<string, string> }> = {
@@ -253,7 +253,7 @@ async function main() {
     for (const v of verdicts) console.log(`${v.pass ? 'PASS' : 'FAIL'}  ${v.text}`)
     const pass = verdicts.every((v) => v.pass)
     console.log(`${pass ? 'PASS' : 'FAIL'}  overall (${((Date.now() - started) / 1000).toFixed(0)} s, seed ${seed})`)
-    if (args['cpu-prof']) console.log(`broker CPU profile: ${childLogDir()}/*.cpuprofile (the broker child's pid is ${broker.pid})`)
+    if (args['cpu-prof']) console.log(`CPU profiles: ${childLogDir()}/*.cpuprofile (the broker child's pid is ${broker.pid}, the floor's ${floor.pid})`)
     process.exitCode = pass ? 0 : 1
   } finally {
     await stopAll()

@@ -1,6 +1,5 @@
 import { fork, type ChildProcess } from 'node:child_process'
-import { createWriteStream } from 'node:fs'
-import { mkdtempSync } from 'node:fs'
+import { closeSync, mkdtempSync, openSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 
@@ -67,14 +66,15 @@ export async function startChild<Info>(
   opts: { cpuProf?: boolean } = {},
 ): Promise<Child<Info>> {
   const execArgv = ['--import', 'tsx', ...(opts.cpuProf ? ['--cpu-prof', `--cpu-prof-dir=${childLogDir()}`] : [])]
+  // the child writes its log file itself: through a pipe, this process (the load generator) would be pumping a
+  // broker's audit lines while it measures, and a slow reader makes the child's writes dearer than in production
+  const log = openSync(join(childLogDir(), `${name}.log`), 'a')
   const child: ChildProcess = fork(script, [], {
     execArgv,
     env: { ...process.env, ...env },
-    stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
+    stdio: ['ignore', log, log, 'ipc'],
   })
-  const log = createWriteStream(join(childLogDir(), `${name}.log`))
-  child.stdout?.pipe(log)
-  child.stderr?.pipe(log)
+  closeSync(log)
   let nextId = 1
   const pending = new Map<number, (m: Record<string, unknown>) => void>()
   const info = await new Promise<Info>((resolve, reject) => {

@@ -1,5 +1,6 @@
+import { join } from 'node:path'
+import { pathToFileURL } from 'node:url'
 import { serveChild } from '../lib/ipc.js'
-import { startBroker } from '../../src/server.js'
 import { testConfig } from '../../test/support/start-app.js'
 import { mobileConfig } from '../../test/support/mobile.js'
 
@@ -28,6 +29,13 @@ export interface BrokerChildInfo {
 }
 
 const opts = JSON.parse(process.env.BENCH_BROKER ?? '{}') as BrokerChildOptions
+// BENCH_BROKER_BUILD: a directory holding a compiled build (its server.js), as `npm run build` writes dist/; the
+// broker then runs as deployed (node, compiled JavaScript) instead of from src through tsx. bench/ab.ts gives each of
+// its two brokers one
+const build = process.env.BENCH_BROKER_BUILD
+const { startBroker } = (build
+  ? await import(pathToFileURL(join(build, 'server.js')).href)
+  : await import('../../src/server.js')) as typeof import('../../src/server.js')
 
 await serveChild<BrokerChildInfo>(async () => {
   const config = testConfig({

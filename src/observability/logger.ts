@@ -1,4 +1,5 @@
 import { pino, type Logger as PinoLogger, type DestinationStream } from 'pino'
+import { stdoutDestination } from './log-destination.js'
 
 export type Logger = PinoLogger
 
@@ -74,7 +75,7 @@ export function createLogger(opts: { level: string; destination?: DestinationStr
       // `log` above has already turned every error into its scrubbed, serialised form
       serializers: { err: (err: unknown) => err },
     },
-    opts.destination ?? pino.destination({ sync: false }),
+    opts.destination ?? stdoutDestination(),
   )
   // pino applies `formatters.bindings` to the root's bindings only: a child's (and its children's) are scrubbed here
   const child = logger.child
