@@ -31,6 +31,9 @@ const { values: args } = parseArgs({
     /** which broker arms: D (browser cookie), F (job for a user) */
     arms: { type: 'string', default: 'DF' },
     seed: { type: 'string' },
+    /** NODE_OPTIONS for broker A / B (a V8 or Node flag under test, e.g. --max-semi-space-size=32) */
+    'a-node-options': { type: 'string' },
+    'b-node-options': { type: 'string' },
   },
 })
 const rounds = Number(args.rounds)
@@ -45,7 +48,7 @@ const children: Child<unknown>[] = []
 type Arm = 'C' | 'DA' | 'DB' | 'FA' | 'FB'
 
 async function main() {
-  console.log(`ab: A=${builds.A} B=${builds.B}, ${rounds} round(s) × ${seconds} s, ${connections} connections, seed ${seed}; logs in ${childLogDir()}`)
+  console.log(`ab: A=${builds.A}${args['a-node-options'] ? ` (${args['a-node-options']})` : ''} B=${builds.B}${args['b-node-options'] ? ` (${args['b-node-options']})` : ''}, ${rounds} round(s) × ${seconds} s, ${connections} connections, seed ${seed}; logs in ${childLogDir()}`)
   const redis = await startRedisServer()
   const ports = { A: await freePort(), B: await freePort() }
   const origin = (side: 'A' | 'B') => `http://127.0.0.1:${ports[side]}`
@@ -64,7 +67,12 @@ async function main() {
         port: ports[side], issuer: idp.issuer, redisUrl: redis.url, keyPrefix: `bench${side}:`, upstreamUrl: upstream.info.url, jobs: job.jobs,
       }
       const build = builds[side]
-      const env: Record<string, string> = { BENCH_BROKER: JSON.stringify(options), ...(build !== 'src' && { BENCH_BROKER_BUILD: resolve(build) }) }
+      const nodeOptions = side === 'A' ? args['a-node-options'] : args['b-node-options']
+      const env: Record<string, string> = {
+        BENCH_BROKER: JSON.stringify(options),
+        ...(build !== 'src' && { BENCH_BROKER_BUILD: resolve(build) }),
+        ...(nodeOptions && { NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} ${nodeOptions}`.trim() }),
+      }
       const child = await startChild<BrokerChildInfo>(`broker-${side}`, here('./servers/broker.ts'), env)
       children.push(child)
       const browser = createBrowser()

@@ -1,4 +1,5 @@
-import { createHash, randomBytes } from 'node:crypto'
+import { randomBytes } from 'node:crypto'
+import { sha256b64url } from '../sha256.js'
 import type { JobClientConfig } from '../config/types.js'
 import type { KeyValueStore } from '../session/store.js'
 import type { JobClients } from './job-clients.js'
@@ -59,7 +60,7 @@ export interface JobTokensDeps {
  */
 export function createJobTokens(deps: JobTokensDeps): JobTokens {
   const keys = redisKeys(deps.prefix)
-  const keyOf = (token: string) => keys.job(createHash('sha256').update(token).digest('base64url'))
+  const keyOf = (token: string) => keys.job(sha256b64url(token))
   const found = new Map<string, { value: JobTokenLookup; untilMs: number }>()
   const ttlMs = deps.tokenTtlSeconds * 1000
   return {

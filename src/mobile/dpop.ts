@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto'
+import { sha256b64url } from '../sha256.js'
 import { calculateJwkThumbprint, decodeProtectedHeader, type JWK, type ProtectedHeaderParameters } from 'jose'
 import { sameHtu } from './htu.js'
 import { createProofKeys, type ProofKeys } from './proof-keys.js'
@@ -89,7 +89,7 @@ export interface DpopVerifier {
   readonly replayTtlMs: number
 }
 
-export const sha256b64url = (value: string): string => createHash('sha256').update(value).digest('base64url')
+export { sha256b64url }
 
 /** RFC 7638 SHA-256 thumbprint, the `jkt` of RFC 9449 §6. */
 export const jwkThumbprint = (jwk: JWK): Promise<string> => calculateJwkThumbprint(jwk, 'sha256')

@@ -9,10 +9,9 @@ import type { Logger } from '../observability/logger.js'
 import {
   filterRequestHeaders,
   filterResponseHeaders,
-  forwardedHeaders,
-  forwardedInfo,
   hasBody,
   type TrustProxy,
+  upstreamForwardingHeaders,
 } from './headers.js'
 import type { RouteMatch } from './upstreams.js'
 import { answerPolicyFor, applyAnswerHeaders, type AnswerPolicy } from './answer-headers.js'
@@ -75,11 +74,13 @@ export function createApiProxy(opts: ApiProxyOptions): ApiProxy {
     return pool
   }
 
-  const upstreamHeaders = (req: IncomingMessage, token: string | undefined, keepUpgrade: boolean) => [
-    ...filterRequestHeaders(req.rawHeaders, { csrfHeader: opts.csrfHeader, keepUpgrade }),
-    ...forwardedHeaders(forwardedInfo(req, opts.trustProxy, opts.publicUrl)),
-    ...(token ? ['authorization', `Bearer ${token}`] : []),
-  ]
+  const policies = { plain: { csrfHeader: opts.csrfHeader, keepUpgrade: false }, upgrade: { csrfHeader: opts.csrfHeader, keepUpgrade: true } }
+  const upstreamHeaders = (req: IncomingMessage, token: string | undefined, keepUpgrade: boolean) => {
+    const headers = filterRequestHeaders(req.rawHeaders, keepUpgrade ? policies.upgrade : policies.plain)
+    headers.push(...upstreamForwardingHeaders(req, opts.trustProxy, opts.publicUrl))
+    if (token) headers.push('authorization', `Bearer ${token}`)
+    return headers
+  }
 
   const failure = (match: RouteMatch, err: unknown, phase: string) =>
     ({ event: LogEvents.proxyUpstreamError, route: match.route.path, phase, err: describe(err) }) as const

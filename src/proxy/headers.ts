@@ -204,3 +204,22 @@ export function forwardedHeaders(info: ForwardedInfo): string[] {
     'forwarded', forwarded,
   ]
 }
+
+// A peer the broker does not trust speaks for no one: its requests' forwarding headers depend only on that peer, the
+// socket's TLS state, the Host header and publicUrl, so the requests of one keep-alive connection share them
+const untrustedPeerHeaders = new WeakMap<object, { host: string | undefined; publicUrl: URL | undefined; headers: readonly string[] }>()
+
+/**
+ * forwardedHeaders(forwardedInfo(…)) for the upstream request, built once per connection while its peer is not
+ * trusted and its Host header stays the same; a trusted peer's X-Forwarded-* are read anew on every request.
+ */
+export function upstreamForwardingHeaders(req: IncomingMessage, trustProxy: TrustProxy, publicUrl?: URL): readonly string[] {
+  const peer = req.socket.remoteAddress
+  if (peer === undefined || trustOf(trustProxy)(peer, 0)) return forwardedHeaders(forwardedInfo(req, trustProxy, publicUrl))
+  const host = req.headers.host
+  const known = untrustedPeerHeaders.get(req.socket)
+  if (known && known.host === host && known.publicUrl === publicUrl) return known.headers
+  const headers = forwardedHeaders(forwardedInfo(req, trustProxy, publicUrl))
+  untrustedPeerHeaders.set(req.socket, { host, publicUrl, headers })
+  return headers
+}

@@ -1,4 +1,5 @@
-import { createHash, randomBytes } from 'node:crypto'
+import { randomBytes } from 'node:crypto'
+import { sha256b64url } from '../../sha256.js'
 import type { Request, RequestHandler, Response } from 'express'
 import type { OAuthProvider } from '../../oauth/provider.js'
 import type { LoginTransactions, MobileLogin } from '../../session/login-transactions.js'
@@ -29,7 +30,7 @@ export interface LoginRouteDeps {
 }
 
 const random = () => randomBytes(32).toString('base64url')
-export const sha256 = (value: string) => createHash('sha256').update(value).digest('base64url')
+export const sha256 = sha256b64url
 
 /** The per-address window of /bff/login and of the callback, from `session.loginRateLimitPerMinute`. */
 export const loginLimits = (perMinute: number) => ({

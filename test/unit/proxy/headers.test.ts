@@ -6,6 +6,7 @@ import {
   filterResponseHeaders,
   forwardedHeaders,
   forwardedInfo,
+  upstreamForwardingHeaders,
   isReservedCookie,
 } from '../../../src/proxy/headers.js'
 import { answerPolicyFor, applyAnswerHeaders, rewriteLocation, varyWithCookie } from '../../../src/proxy/answer-headers.js'
@@ -172,6 +173,37 @@ describe('forwarding headers', () => {
       'x-forwarded-host', 'app.example.com',
       'forwarded', 'for=1.2.3.4, for=unknown, for="[::1]";proto=https;host="app.example.com"',
     ])
+  })
+})
+
+describe('forwarding headers per connection', () => {
+  const socket = (remoteAddress: string) => ({ remoteAddress })
+  const onSocket = (sock: object, headers: Record<string, string>) => ({ headers, socket: sock }) as unknown as IncomingMessage
+  const xff = (headers: readonly string[]) => headers[headers.indexOf('x-forwarded-for') + 1]
+  const xfh = (headers: readonly string[]) => headers[headers.indexOf('x-forwarded-host') + 1]
+
+  it('when an untrusted peer sends a second request with another Host on the same connection, then the new Host is forwarded', () => {
+    const sock = socket('10.0.0.2')
+    expect(xfh(upstreamForwardingHeaders(onSocket(sock, { host: 'a.example' }), false))).toBe('a.example')
+    expect(xfh(upstreamForwardingHeaders(onSocket(sock, { host: 'b.example' }), false))).toBe('b.example')
+  })
+
+  it('when an untrusted peer changes its X-Forwarded-For between requests, then neither value is ever forwarded', () => {
+    const sock = socket('10.0.0.2')
+    expect(xff(upstreamForwardingHeaders(onSocket(sock, { host: 'a', 'x-forwarded-for': '1.1.1.1' }), false))).toBe('10.0.0.2')
+    expect(xff(upstreamForwardingHeaders(onSocket(sock, { host: 'a', 'x-forwarded-for': '2.2.2.2' }), false))).toBe('10.0.0.2')
+  })
+
+  it('when a trusted proxy sends two requests on one connection, then each request forwards its own chain', () => {
+    const sock = socket('127.0.0.1')
+    const first = upstreamForwardingHeaders(onSocket(sock, { host: 'a', 'x-forwarded-for': '1.1.1.1' }), 'loopback')
+    const second = upstreamForwardingHeaders(onSocket(sock, { host: 'a', 'x-forwarded-for': '2.2.2.2' }), 'loopback')
+    expect([xff(first), xff(second)]).toEqual(['1.1.1.1, 127.0.0.1', '2.2.2.2, 127.0.0.1'])
+  })
+
+  it('when two connections come from different peers, then each has its own headers', () => {
+    expect(xff(upstreamForwardingHeaders(onSocket(socket('10.0.0.2'), { host: 'a' }), false))).toBe('10.0.0.2')
+    expect(xff(upstreamForwardingHeaders(onSocket(socket('10.0.0.3'), { host: 'a' }), false))).toBe('10.0.0.3')
   })
 })
 
