@@ -31,9 +31,10 @@ const { values: args } = parseArgs({
     /** which broker arms: D (browser cookie), F (job for a user) */
     arms: { type: 'string', default: 'DF' },
     seed: { type: 'string' },
-    /** NODE_OPTIONS for broker A / B (a V8 or Node flag under test, e.g. --max-semi-space-size=32) */
-    'a-node-options': { type: 'string' },
-    'b-node-options': { type: 'string' },
+    /** node flags for broker A / B, space-separated (a V8 or Node flag under test: --max-semi-space-size=32) */
+    'a-node-args': { type: 'string' },
+    'b-node-args': { type: 'string' },
+    'floor-node-args': { type: 'string' },
   },
 })
 const rounds = Number(args.rounds)
@@ -48,7 +49,7 @@ const children: Child<unknown>[] = []
 type Arm = 'C' | 'DA' | 'DB' | 'FA' | 'FB'
 
 async function main() {
-  console.log(`ab: A=${builds.A}${args['a-node-options'] ? ` (${args['a-node-options']})` : ''} B=${builds.B}${args['b-node-options'] ? ` (${args['b-node-options']})` : ''}, ${rounds} round(s) × ${seconds} s, ${connections} connections, seed ${seed}; logs in ${childLogDir()}`)
+  console.log(`ab: A=${builds.A}${args['a-node-args'] ? ` (${args['a-node-args']})` : ''} B=${builds.B}${args['b-node-args'] ? ` (${args['b-node-args']})` : ''}, ${rounds} round(s) × ${seconds} s, ${connections} connections, seed ${seed}; logs in ${childLogDir()}`)
   const redis = await startRedisServer()
   const ports = { A: await freePort(), B: await freePort() }
   const origin = (side: 'A' | 'B') => `http://127.0.0.1:${ports[side]}`
@@ -67,13 +68,9 @@ async function main() {
         port: ports[side], issuer: idp.issuer, redisUrl: redis.url, keyPrefix: `bench${side}:`, upstreamUrl: upstream.info.url, jobs: job.jobs,
       }
       const build = builds[side]
-      const nodeOptions = side === 'A' ? args['a-node-options'] : args['b-node-options']
-      const env: Record<string, string> = {
-        BENCH_BROKER: JSON.stringify(options),
-        ...(build !== 'src' && { BENCH_BROKER_BUILD: resolve(build) }),
-        ...(nodeOptions && { NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} ${nodeOptions}`.trim() }),
-      }
-      const child = await startChild<BrokerChildInfo>(`broker-${side}`, here('./servers/broker.ts'), env)
+      const nodeArgs = (side === 'A' ? args['a-node-args'] : args['b-node-args'])?.split(' ').filter(Boolean) ?? []
+      const env: Record<string, string> = { BENCH_BROKER: JSON.stringify(options), ...(build !== 'src' && { BENCH_BROKER_BUILD: resolve(build) }) }
+      const child = await startChild<BrokerChildInfo>(`broker-${side}`, here('./servers/broker.ts'), env, { execArgv: nodeArgs })
       children.push(child)
       const browser = createBrowser()
       await login(browser, { origin: origin(side) } as TestBroker)
@@ -99,7 +96,7 @@ async function main() {
     const floor = await startChild<{ url: string }>('floor-proxy', here('./servers/bare-proxy.ts'), {
       BENCH_MODE: 'floor', BENCH_UPSTREAM: upstream.info.url, BENCH_REDIS: redis.url,
       BENCH_COOKIE: brokers.A.cookie.cookie as string, BENCH_BLOB_BYTES: String(blobBytes),
-    })
+    }, { execArgv: args['floor-node-args']?.split(' ').filter(Boolean) ?? [] })
     children.push(floor)
 
     const target: Record<Arm, { url: string; child: Child<unknown>; headers: Record<string, string> }> = {

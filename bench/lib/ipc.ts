@@ -63,9 +63,9 @@ export async function startChild<Info>(
   name: string,
   script: string,
   env: Record<string, string>,
-  opts: { cpuProf?: boolean } = {},
+  opts: { cpuProf?: boolean; /** further node flags (V8's too: --max-semi-space-size, --trace-gc) */ execArgv?: readonly string[] } = {},
 ): Promise<Child<Info>> {
-  const execArgv = ['--import', 'tsx', ...(opts.cpuProf ? ['--cpu-prof', `--cpu-prof-dir=${childLogDir()}`] : [])]
+  const execArgv = ['--import', 'tsx', ...(opts.cpuProf ? ['--cpu-prof', `--cpu-prof-dir=${childLogDir()}`] : []), ...(opts.execArgv ?? [])]
   // the child writes its log file itself: through a pipe, this process (the load generator) would be pumping a
   // broker's audit lines while it measures, and a slow reader makes the child's writes dearer than in production
   const log = openSync(join(childLogDir(), `${name}.log`), 'a')

@@ -59,12 +59,27 @@ export function redactSecrets<T extends Record<string, unknown>>(obj: T): T {
   return scrub(obj, 0) as T
 }
 
+let stampedAt = Number.NaN
+let stamp = ''
+/**
+ * pino's isoTime, formatted once per millisecond: under load a millisecond holds many lines (a job call writes one
+ * each), and `toISOString` per line was a tenth of a line's cost.
+ */
+export function isoTimeOncePerMs(): string {
+  const now = Date.now()
+  if (now !== stampedAt) {
+    stampedAt = now
+    stamp = `,"time":"${new Date(now).toISOString()}"`
+  }
+  return stamp
+}
+
 export function createLogger(opts: { level: string; destination?: DestinationStream }): Logger {
   const logger = pino(
     {
       level: opts.level,
       base: { service: 'bff-broker' },
-      timestamp: pino.stdTimeFunctions.isoTime,
+      timestamp: isoTimeOncePerMs,
       formatters: {
         level: (label) => ({ level: label }),
         // our own redaction instead of pino's `redact` paths: it looks at every depth, and costs ~0.3 µs on a line

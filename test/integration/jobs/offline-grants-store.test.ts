@@ -27,6 +27,17 @@ function grants() {
 }
 
 describe('offline grants: the current grant of a user', () => {
+  it('when a grant\'s metadata changes in Redis between two reads, then the second read has the new metadata, and no caller can change it', async () => {
+    const { offline, grant, keys } = grants()
+    await offline.add(grant('g', 1000))
+    const first = await offline.currentWithRecord('g')
+    expect(first?.grant.lastUsedAt).toBe(1000)
+    expect(() => ((first!.grant as { sub: string }).sub = 'mallory')).toThrow(TypeError)
+    // another instance's touch rewrites the record
+    await redis.set(keys.offlineGrant('g'), JSON.stringify({ ...grant('g', 1000), lastUsedAt: 5000 }))
+    expect((await offline.currentWithRecord('g'))?.grant).toMatchObject({ sub: 'alice', lastUsedAt: 5000 })
+  })
+
   it('when logins finish out of order (a newer grant is added before an older one), then only the newest is current, as the list says', async () => {
     const { offline, grant } = grants()
     await offline.add(grant('old', 1000))

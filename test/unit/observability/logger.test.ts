@@ -1,6 +1,6 @@
 import { Writable } from 'node:stream'
-import { describe, expect, it } from 'vitest'
-import { createLogger, redactSecrets, redactedCensor } from '../../../src/observability/logger.js'
+import { afterEach, describe, expect, it, vi } from 'vitest'
+import { createLogger, isoTimeOncePerMs, redactSecrets, redactedCensor } from '../../../src/observability/logger.js'
 
 function capture() {
   const lines: Array<Record<string, unknown>> = []
@@ -70,5 +70,21 @@ describe('log redaction', () => {
     logger.info({ cyclic, at: new Date(0), bytes: Buffer.from('ab') }, 'z')
     expect(JSON.stringify(lines[0])).not.toContain('secret-value')
     expect(lines[0]).toMatchObject({ at: '1970-01-01T00:00:00.000Z', cyclic: { name: 'c', refresh_token: redactedCensor } })
+  })
+})
+
+describe('log timestamps', () => {
+  afterEach(() => vi.useRealTimers())
+
+  it('when lines are logged within one millisecond and then the next, then each carries the ISO time of its own millisecond', () => {
+    vi.useFakeTimers({ toFake: ['Date'] })
+    vi.setSystemTime(Date.parse('2026-12-01T10:00:00.123Z'))
+    expect(isoTimeOncePerMs()).toBe(',"time":"2026-12-01T10:00:00.123Z"')
+    expect(isoTimeOncePerMs()).toBe(',"time":"2026-12-01T10:00:00.123Z"')
+    vi.setSystemTime(Date.parse('2026-12-01T10:00:00.124Z'))
+    expect(isoTimeOncePerMs()).toBe(',"time":"2026-12-01T10:00:00.124Z"')
+    const { logger, lines } = capture()
+    logger.info('x')
+    expect(lines[0]?.time).toBe('2026-12-01T10:00:00.124Z')
   })
 })
