@@ -10,7 +10,7 @@ import type { JobClientConfig } from '../config/types.js'
 import { jobTokenPrefix, type JobTokens } from '../jobs/job-tokens.js'
 import { BffError, csrfFailed, invalidRequest, sessionExpired, unauthorized } from '../errors.js'
 import { checkStoreAvailable } from './middleware/store-guard.js'
-import { headerLines } from './header-lines.js'
+import { headerLineCount, headerLines } from './header-lines.js'
 import type { SessionLifecycle } from './session-lifecycle.js'
 
 /** A request authenticated as one user session, whichever transport carried it. */
@@ -191,7 +191,7 @@ export function createAuthenticator(deps: {
   return {
     async authenticate(req, opts) {
       // Node keeps only the first of two Authorization headers: which one the caller meant is unknowable (RFC 6750 §3.1)
-      if (req.headers.authorization !== undefined && headerLines(req, 'authorization').length > 1) {
+      if (req.headers.authorization !== undefined && headerLineCount(req, 'authorization') > 1) {
         throw invalidRequest({ message: 'Send one Authorization header.', detail: 'repeated Authorization header' })
       }
       const credential = brokerCredential(req.headers.authorization)

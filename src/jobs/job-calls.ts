@@ -9,7 +9,7 @@ import type { SessionAdmin } from '../http/session-admin.js'
 import type { Logger } from '../observability/logger.js'
 import { LogEvents } from '../observability/log-events.js'
 import { BffError, forbidden, invalidRequest, noOfflineGrant } from '../errors.js'
-import { headerLines } from '../http/header-lines.js'
+import { headerLineCount } from '../http/header-lines.js'
 
 const maxSubLength = 255
 const utf8 = new TextDecoder('utf-8', { fatal: true })
@@ -23,7 +23,7 @@ function subjectOf(req: IncomingMessage): string | undefined {
   const joined = req.headers['x-on-behalf-of']
   if (joined === undefined) return undefined
   // node joins repeated headers with ', ': only then is the (costlier) per-line view read, to tell two from one
-  const single = typeof joined === 'string' && (!joined.includes(', ') || headerLines(req, 'x-on-behalf-of').length === 1)
+  const single = typeof joined === 'string' && (!joined.includes(', ') || headerLineCount(req, 'x-on-behalf-of') === 1)
   const sub = single ? decoded(joined) : undefined
   if (!sub || sub.length > maxSubLength) throw invalidRequest({ message: 'X-On-Behalf-Of must name one user.' })
   return sub
@@ -58,8 +58,16 @@ export function createJobCalls(deps: {
   logger: Logger
 }): JobCalls {
   /** logged when the answer is written (its status known); a WebSocket upgrade has no answer object: logged at once */
+  // one child logger per job client and route (a fixed, small set): its fields are serialised once, not per call
+  const auditLoggers = new Map<string, Logger>()
+  const auditLogger = (job: string, route: string) => {
+    const key = `${job}\n${route}`
+    let logger = auditLoggers.get(key)
+    if (!logger) auditLoggers.set(key, (logger = deps.logger.child({ event: LogEvents.jobCall, job, route })))
+    return logger
+  }
   function audit(res: ServerResponse | undefined, fields: { job: string; route: string; sub?: string; grant?: string }) {
-    const log = (status: number | string) => deps.logger.info({ event: LogEvents.jobCall, ...fields, status }, 'job call')
+    const log = (status: number | string) => auditLogger(fields.job, fields.route).info({ sub: fields.sub, grant: fields.grant, status }, 'job call')
     if (res) res.once('finish', () => log(res.statusCode))
     else queueMicrotask(() => log('upgrade'))
   }
