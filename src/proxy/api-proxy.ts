@@ -65,12 +65,18 @@ export function createApiProxy(opts: ApiProxyOptions): ApiProxy {
     return policy
   }
 
+  // by the route's target object first (URL#origin builds a new string on every read), then by origin: routes to
+  // one origin share a pool
+  const poolOfTarget = new Map<URL, Pool>()
   const poolFor = (target: URL) => {
-    let pool = pools.get(target.origin)
+    let pool = poolOfTarget.get(target)
+    if (pool) return pool
+    pool = pools.get(target.origin)
     if (!pool) {
       pool = new Pool(target.origin, { connections: opts.maxConnectionsPerUpstream ?? null })
       pools.set(target.origin, pool)
     }
+    poolOfTarget.set(target, pool)
     return pool
   }
 
@@ -185,6 +191,7 @@ export function createApiProxy(opts: ApiProxyOptions): ApiProxy {
     tunnel.closeAll()
     await Promise.all([...pools.values()].map((pool) => pool.close()))
     pools.clear()
+    poolOfTarget.clear()
   }
 
   return { forward, upgrade, close }

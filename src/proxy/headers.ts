@@ -27,8 +27,14 @@ export function hasBody(req: IncomingMessage): boolean {
   return req.headers['transfer-encoding'] !== undefined || (length !== undefined && length !== '0')
 }
 
-/** The names a Connection header lists are hop-by-hop too (RFC 9110 §7.6.1). */
-function connectionListed(values: Iterable<string>): Set<string> {
+const noNames: ReadonlySet<string> = new Set()
+// the one value nearly every message carries; what it lists is hop-by-hop already
+const keepAliveOnly: ReadonlySet<string> = new Set(['keep-alive'])
+
+/** The names a Connection header lists are hop-by-hop too (RFC 9110 §7.6.1). Read only: some sets are shared. */
+function connectionListed(values: readonly string[]): ReadonlySet<string> {
+  if (values.length === 0) return noNames
+  if (values.length === 1 && (values[0] === 'keep-alive' || values[0] === 'Keep-Alive')) return keepAliveOnly
   const names = new Set<string>()
   for (const value of values) {
     for (const name of value.split(',')) if (name.trim()) names.add(name.trim().toLowerCase())

@@ -8,6 +8,7 @@ import './session.js'
 import { redisKeys } from './keys.js'
 import { writeWithReplicaAck, type ReplicaAck } from './replica-ack.js'
 import { createReplicatedRedisStore } from './replicated-session-store.js'
+import { parseMemo } from './parse-memo.js'
 
 export interface HttpSession {
   middleware: RequestHandler
@@ -107,6 +108,8 @@ export function createHttpSession(deps: {
   const ack = deps.replicaAck ?? { replicas: 0, timeoutMs: 0 }
   const now = deps.now ?? Date.now
   const timeouts: SessionTimeouts = { browser: config, mobile: deps.mobile ?? config }
+  // the API path reads the session record on every call; it changes only when the session is written
+  const parsedSessions = parseMemo(sessionOfRecord)
   const store: Store = deps.redis
     ? createReplicatedRedisStore({
         client: deps.redis,
@@ -186,7 +189,7 @@ export function createHttpSession(deps: {
       if (!redis) return undefined
       const sessionRecord = sessionKey(sessionId)
       const both = redis.isCluster ? Promise.all([redis.get(sessionRecord), redis.get(key)]) : redis.mget(sessionRecord, key)
-      return both.then(([raw, value]) => ({ session: sessionOfRecord(raw), value: value ?? undefined }))
+      return both.then(([raw, value]) => ({ session: raw ? parsedSessions.of(sessionId, raw) : undefined, value: value ?? undefined }))
     },
     save(sessionId, broker) {
       return new Promise((resolve, reject) => store.set(sessionId, recordOf(broker), (err) => (err ? reject(err) : resolve())))

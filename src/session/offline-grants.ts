@@ -1,5 +1,6 @@
 import type { KeyValueStore } from './store.js'
 import { redisKeys } from './keys.js'
+import { parseMemo } from './parse-memo.js'
 
 /** What the broker knows of an offline grant besides its sealed tokens: who, since when, last used, which scopes. */
 export interface OfflineGrant {
@@ -59,18 +60,9 @@ export function createOfflineGrants(deps: {
 }): OfflineGrants {
   const { indexOfflineGrants: listKey, offlineGrant: metaKey, publicGrant: publicKey, offlineSuperseded: newerKey } = redisKeys(deps.prefix)
   const parse = (raw: string | undefined) => (raw === undefined ? undefined : (JSON.parse(raw) as OfflineGrant))
-  // a job's every call reads its grant's metadata: the same text (the record changes at most once a minute, on a
-  // touch) gives back the object parsed before, frozen so that no caller can change what the next call reads
-  const parsed = new Map<string, { raw: string; grant: Readonly<OfflineGrant> }>()
-  const parseOf = (grantId: string, raw: string | undefined): OfflineGrant | undefined => {
-    if (raw === undefined) return undefined
-    const known = parsed.get(grantId)
-    if (known?.raw === raw) return known.grant
-    const grant = Object.freeze(JSON.parse(raw) as OfflineGrant)
-    if (parsed.size >= 10_000) parsed.clear()
-    parsed.set(grantId, { raw, grant })
-    return grant
-  }
+  // a job's every call reads its grant's metadata (rewritten at most once a minute, on a touch)
+  const parsed = parseMemo((raw) => JSON.parse(raw) as OfflineGrant)
+  const parseOf = (grantId: string, raw: string | undefined) => (raw === undefined ? undefined : parsed.of(grantId, raw))
   const read = async (grantId: string) => parse(await deps.store.get(metaKey(grantId)))
   /** the live entries of a user's list, newest first; an entry whose metadata expired is dropped from the list */
   async function live<T>(sub: string, readOne: (grantId: string) => Promise<T & { grant: OfflineGrant | undefined }>) {
@@ -140,7 +132,7 @@ export function createOfflineGrants(deps: {
     },
     async remove(grant) {
       touched.delete(grant.grantId)
-      parsed.delete(grant.grantId)
+      parsed.forget(grant.grantId)
       await deps.store.del(metaKey(grant.grantId), publicKey(grant.publicId), newerKey(grant.grantId))
       await deps.store.removeFromSet(listKey(grant.sub), grant.grantId)
     },
