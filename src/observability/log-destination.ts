@@ -1,8 +1,12 @@
-import { pino, type DestinationStream } from 'pino'
+import { writeSync } from 'node:fs'
+import type { DestinationStream } from 'pino'
 
-/** Where the lines of a turn go: anything with a synchronous `write` (pino's SonicBoom in sync mode on stdout). */
+/** Where the lines of a turn go: pino's SonicBoom on stdout, or anything with a `write`. */
 export interface LineSink {
   write(chunk: string): unknown
+  /** writes what the sink holds, synchronously (at exit) */
+  flushSync?(): void
+  flush?(cb?: (err?: Error) => void): void
 }
 
 export interface TurnBatchedDestination extends DestinationStream {
@@ -11,14 +15,14 @@ export interface TurnBatchedDestination extends DestinationStream {
 }
 
 /**
- * A log destination that writes the lines of one event-loop turn together, in one synchronous write when the turn
- * ends (setImmediate), instead of one write per line. Under load a turn completes many requests and so many audit
- * lines (`job.call`); one asynchronous write per line went through libuv's thread pool and cost the broker about as
- * much CPU as a job call's whole own work (bench/ab.ts measured 12–14 µs per call).
+ * A log destination that hands the lines of one event-loop turn to its sink together, when the turn ends
+ * (setImmediate), instead of one write per line. Under load a turn completes many requests and so many audit lines
+ * (`job.call`); one asynchronous write per line went through libuv's thread pool and cost the broker about as much
+ * CPU as a job call's whole own work (bench/ab.ts measured 12–14 µs per call).
  *
- * What a crash can lose is at most the current turn's lines: when the process exits (process.exit, a fatal error,
- * the end of the event loop) the lines still gathered are written synchronously first, and from then on every line
- * is written at once. A SIGKILL loses the turn in progress, as it loses that turn's requests.
+ * When the process exits (process.exit, a fatal error, the end of the event loop) the lines still gathered go to the
+ * sink and the sink is flushed synchronously; from then on every line is written at once. A SIGKILL loses the turn
+ * in progress and what the sink had not written yet.
  */
 export function turnBatched(sink: LineSink, proc: Pick<NodeJS.Process, 'once'> = process): TurnBatchedDestination {
   let pending = ''
@@ -34,6 +38,11 @@ export function turnBatched(sink: LineSink, proc: Pick<NodeJS.Process, 'once'> =
   proc.once('exit', () => {
     exiting = true
     drain()
+    try {
+      sink.flushSync?.()
+    } catch {
+      // nothing can be reported this late; a closed stdout is not the exit's business
+    }
   })
   return {
     write(line: string) {
@@ -54,18 +63,69 @@ export function turnBatched(sink: LineSink, proc: Pick<NodeJS.Process, 'once'> =
         if (cb) return cb(err as Error)
         throw err
       }
-      cb?.()
+      if (sink.flush) sink.flush(cb)
+      else cb?.()
     },
   }
 }
 
 let stdout: TurnBatchedDestination | undefined
 
+/** what a stuck log reader may make the process hold before lines are dropped */
+const maxBacklogBytes = 16 * 1024 * 1024
+const pause = new Int32Array(new SharedArrayBuffer(4))
+
+/**
+ * Synchronous, ordered writes to a file descriptor that never stall the event loop on a full pipe: what a
+ * non-blocking pipe refuses (EAGAIN, or a partial write) waits in a backlog, retried every few milliseconds, and
+ * later lines queue behind it. (pino's SonicBoom sleeps 100 ms per EAGAIN in its synchronous mode, and in its
+ * asynchronous mode a flush at exit can overtake the write still in flight.) Past 16 MB of backlog, new lines are
+ * dropped rather than grow the process. Another error (a closed stdout) drops what is pending.
+ */
+export function fdSink(fd: number, write: (fd: number, buffer: Buffer) => number = writeSync): LineSink {
+  let backlog: Buffer | undefined
+  let retry: NodeJS.Timeout | undefined
+  /** writes what it can of `chunk`; returns what is left (undefined: all written, or given up) */
+  const attempt = (chunk: Buffer): Buffer | undefined => {
+    let rest = chunk
+    while (rest.length > 0) {
+      try {
+        rest = rest.subarray(write(fd, rest))
+      } catch (err) {
+        return (err as NodeJS.ErrnoException).code === 'EAGAIN' ? rest : undefined
+      }
+    }
+    return undefined
+  }
+  const pump = () => {
+    retry = undefined
+    backlog = backlog && attempt(backlog)
+    if (backlog) retry = setTimeout(pump, 5)
+  }
+  return {
+    write(chunk) {
+      if (backlog) {
+        if (backlog.length < maxBacklogBytes) backlog = Buffer.concat([backlog, Buffer.from(chunk)])
+        return
+      }
+      backlog = attempt(Buffer.from(chunk))
+      if (backlog && !retry) retry = setTimeout(pump, 5)
+    },
+    flushSync() {
+      // at exit: wait for the reader, 1 ms at a time, for at most 2 s
+      for (let tries = 0; backlog && tries < 2000; tries++) {
+        backlog = attempt(backlog)
+        if (backlog) Atomics.wait(pause, 0, 0, 1)
+      }
+      if (retry) clearTimeout(retry)
+    },
+  }
+}
+
 /**
  * The broker's standard output for logs: one per process (every logger of the process shares it, so one exit hook),
- * batched per turn over pino's SonicBoom in synchronous mode (it finishes partial writes and retries EAGAIN on a
- * full pipe, like Node's own process.stdout on Linux, which writes pipes synchronously too).
+ * batched per turn and written synchronously, in order (fdSink).
  */
 export function stdoutDestination(): TurnBatchedDestination {
-  return (stdout ??= turnBatched(pino.destination({ dest: 1, sync: true })))
+  return (stdout ??= turnBatched(fdSink(1)))
 }

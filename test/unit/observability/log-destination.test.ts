@@ -2,7 +2,7 @@ import { spawnSync } from 'node:child_process'
 import { EventEmitter } from 'node:events'
 import { fileURLToPath } from 'node:url'
 import { describe, expect, it } from 'vitest'
-import { turnBatched } from '../../../src/observability/log-destination.js'
+import { fdSink, turnBatched } from '../../../src/observability/log-destination.js'
 
 const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve))
 const root = fileURLToPath(new URL('../../../', import.meta.url))
@@ -13,6 +13,58 @@ function recording() {
   const dest = turnBatched({ write: (chunk: string) => writes.push(chunk) }, proc as unknown as NodeJS.Process)
   return { writes, proc, dest }
 }
+
+/** a pipe that takes at most `room` bytes per write and refuses (EAGAIN) while `full` */
+function fakePipe(room = Infinity) {
+  const pipe = { written: '', full: false, writes: 0 }
+  const write = (_fd: number, buffer: Buffer) => {
+    pipe.writes++
+    if (pipe.full) throw Object.assign(new Error('EAGAIN'), { code: 'EAGAIN' })
+    const n = Math.min(room, buffer.length)
+    pipe.written += buffer.subarray(0, n).toString('utf8')
+    return n
+  }
+  return { pipe, write }
+}
+
+describe('fdSink: synchronous, ordered writes to stdout', () => {
+  it('when the pipe takes only part of a write, then the rest follows at once, byte for byte (UTF-8 split anywhere)', () => {
+    const { pipe, write } = fakePipe(7)
+    const sink = fdSink(1, write)
+    sink.write('{"sub":"ålice"}\n{"n":2}\n')
+    expect(pipe.written).toBe('{"sub":"ålice"}\n{"n":2}\n')
+  })
+
+  it('when the pipe is full, then the write returns at once, later lines queue behind, and all go out in order once it drains', async () => {
+    const { pipe, write } = fakePipe()
+    const sink = fdSink(1, write)
+    pipe.full = true
+    const started = Date.now()
+    sink.write('a\n')
+    sink.write('b\n')
+    expect(Date.now() - started).toBeLessThan(50)
+    expect(pipe.written).toBe('')
+    pipe.full = false
+    await new Promise((resolve) => setTimeout(resolve, 30))
+    sink.write('c\n')
+    expect(pipe.written).toBe('a\nb\nc\n')
+  })
+
+  it('when the process exits with lines held back by a full pipe, then flushSync waits for the reader and writes them', () => {
+    const { pipe, write } = fakePipe()
+    let refusals = 3
+    const sink = fdSink(1, (fd, buffer) => (refusals-- > 0 ? (() => { throw Object.assign(new Error('EAGAIN'), { code: 'EAGAIN' }) })() : write(fd, buffer)))
+    sink.write('held\n')
+    sink.flushSync?.()
+    expect(pipe.written).toBe('held\n')
+  })
+
+  it('when stdout is closed (EPIPE), then the lines are dropped and nothing throws', () => {
+    const sink = fdSink(1, () => { throw Object.assign(new Error('EPIPE'), { code: 'EPIPE' }) })
+    expect(() => sink.write('x\n')).not.toThrow()
+    expect(() => sink.flushSync?.()).not.toThrow()
+  })
+})
 
 describe('turnBatched log destination', () => {
   it('when several lines are logged in one turn, then they reach the sink together, in order, once the turn ends', async () => {
@@ -58,18 +110,23 @@ describe('turnBatched log destination', () => {
 
   // the real thing: the broker's logger on a real stdout, with the process ending in the turn that logged
   it.each([
-    ['process.exit in the same turn', 'process.exit(3)', 3],
-    ['an uncaught exception in the same turn', 'throw new Error("boom")', 1],
-  ])('when a process logs and ends by %s, then every line is on its stdout', (_name, ending, status) => {
+    ['process.exit in the same turn', 'process.exit(3)', 3, 3],
+    ['an uncaught exception in the same turn', 'throw new Error("boom")', 1, 3],
+    // earlier turns' writes may still be in flight in the thread pool when the last turn exits
+    ['process.exit after 2,000 lines over 20 turns', 'await many(); process.exit(0)', 0, 2003],
+  ])('when a process logs and ends by %s, then every line is on its stdout, in order', (_name, ending, status, count) => {
     const script = [
       "import { createLogger } from './src/observability/logger.ts'",
       "const logger = createLogger({ level: 'info' })",
+      "const many = async () => { for (let t = 0; t < 20; t++) { for (let i = 3; i < 103; i++) logger.info({ event: 'test.line', i: t * 100 + i }, 'line ' + 'x'.repeat(300)); await new Promise((r) => setImmediate(r)) } }",
       "for (let i = 0; i < 3; i++) logger.info({ event: 'test.line', i }, 'line')",
       ending,
     ].join('\n')
     const run = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { cwd: root, encoding: 'utf8', timeout: 20_000 })
     expect(run.status).toBe(status)
     const lines = run.stdout.split('\n').filter(Boolean).map((l) => JSON.parse(l) as { event: string; i: number })
-    expect(lines.map((l) => [l.event, l.i])).toEqual([['test.line', 0], ['test.line', 1], ['test.line', 2]])
+    expect(lines.length).toBe(count)
+    expect(lines.map((l) => l.i)).toEqual([...lines.map((l) => l.i)].sort((x, y) => x - y))
+    expect(lines.every((l) => l.event === 'test.line')).toBe(true)
   })
 })
