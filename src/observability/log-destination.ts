@@ -1,4 +1,4 @@
-import { writeSync } from 'node:fs'
+import { fstatSync, writeSync } from 'node:fs'
 import type { DestinationStream } from 'pino'
 
 /** Where the lines of a turn go: pino's SonicBoom on stdout, or anything with a `write`. */
@@ -83,14 +83,26 @@ const pause = new Int32Array(new SharedArrayBuffer(4))
  * dropped rather than grow the process. Another error (a closed stdout) drops what is pending.
  */
 export function fdSink(fd: number, write: (fd: number, buffer: Buffer) => number = writeSync): LineSink {
+  // what the pipe refused: `backlog` (its first part written already, maybe) and the chunks `held` behind it
   let backlog: Buffer | undefined
+  let held: Buffer[] = []
+  let backlogBytes = 0
   let retry: NodeJS.Timeout | undefined
+  const takeHeld = () => {
+    if (!backlog && held.length > 0) {
+      backlog = held.length === 1 ? held[0] : Buffer.concat(held)
+      held = []
+    }
+    if (!backlog) backlogBytes = 0
+  }
   /** writes what it can of `chunk`; returns what is left (undefined: all written, or given up) */
   const attempt = (chunk: Buffer): Buffer | undefined => {
     let rest = chunk
     while (rest.length > 0) {
       try {
-        rest = rest.subarray(write(fd, rest))
+        const written = write(fd, rest)
+        if (written <= 0) return rest
+        rest = rest.subarray(written)
       } catch (err) {
         return (err as NodeJS.ErrnoException).code === 'EAGAIN' ? rest : undefined
       }
@@ -99,21 +111,36 @@ export function fdSink(fd: number, write: (fd: number, buffer: Buffer) => number
   }
   const pump = () => {
     retry = undefined
-    backlog = backlog && attempt(backlog)
-    if (backlog) retry = setTimeout(pump, 5)
+    for (;;) {
+      backlog = backlog && attempt(backlog)
+      if (backlog) break
+      takeHeld()
+      if (!backlog) return
+    }
+    backlogBytes = backlog.length + held.reduce((n, b) => n + b.length, 0)
+    retry = setTimeout(pump, 5)
   }
   return {
     write(chunk) {
       if (backlog) {
-        if (backlog.length < maxBacklogBytes) backlog = Buffer.concat([backlog, Buffer.from(chunk)])
+        // a reader that lags: the held-back chunks are joined once, when the pipe takes them (not copied per turn)
+        if (backlogBytes < maxBacklogBytes) {
+          held.push(Buffer.from(chunk))
+          backlogBytes += held.at(-1)!.length
+        }
         return
       }
       backlog = attempt(Buffer.from(chunk))
-      if (backlog && !retry) retry = setTimeout(pump, 5)
+      if (backlog) {
+        backlogBytes = backlog.length
+        if (!retry) retry = setTimeout(pump, 5)
+      }
     },
     flushSync() {
       // at exit: wait for the reader, 1 ms at a time, for at most 2 s
-      for (let tries = 0; backlog && tries < 2000; tries++) {
+      for (let tries = 0; tries < 2000; tries++) {
+        takeHeld()
+        if (!backlog) break
         backlog = attempt(backlog)
         if (backlog) Atomics.wait(pause, 0, 0, 1)
       }
@@ -125,7 +152,24 @@ export function fdSink(fd: number, write: (fd: number, buffer: Buffer) => number
 /**
  * The broker's standard output for logs: one per process (every logger of the process shares it, so one exit hook),
  * batched per turn and written synchronously, in order (fdSink).
+ *
+ * A pipe or socket is made non-blocking first, so that a stalled log reader gives EAGAIN (and a backlog) instead of
+ * blocking the event loop in write(2): a process inherits its stdout pipe in blocking mode, and Node switches it to
+ * non-blocking (O_NONBLOCK) when it opens `process.stdout` over it as a libuv stream, which reading the property does.
  */
 export function stdoutDestination(): TurnBatchedDestination {
-  return (stdout ??= turnBatched(fdSink(1)))
+  if (!stdout) {
+    if (isPipeOrSocket(1)) void process.stdout
+    stdout = turnBatched(fdSink(1))
+  }
+  return stdout
+}
+
+function isPipeOrSocket(fd: number): boolean {
+  try {
+    const stat = fstatSync(fd)
+    return stat.isFIFO() || stat.isSocket()
+  } catch {
+    return false
+  }
 }

@@ -130,3 +130,47 @@ describe('turnBatched log destination', () => {
     expect(lines.every((l) => l.event === 'test.line')).toBe(true)
   })
 })
+
+describe('stdout destination over a real pipe whose reader stalls', () => {
+  it('when the reader stops reading for a second, then the logging process keeps serving its event loop, and every line arrives in order once it reads again', async () => {
+    const { spawn } = await import('node:child_process')
+    const { mkdtempSync, rmSync } = await import('node:fs')
+    const { tmpdir } = await import('node:os')
+    const { join } = await import('node:path')
+    const { buildSync } = await import('esbuild')
+    // the logger as plain JavaScript run by plain node, as in production: a loader such as tsx makes stdout
+    // non-blocking by itself, which would hide a write(2) that blocks the event loop
+    const dir = mkdtempSync(join(tmpdir(), 'bff-log-pipe-'))
+    const bundle = join(dir, 'logger.cjs')
+    buildSync({ entryPoints: [join(root, 'src/observability/logger.ts')], bundle: true, platform: 'node', format: 'cjs', outfile: bundle, logLevel: 'silent' })
+    // the child logs ~8 MB over 40 turns while a 10 ms interval measures its event loop; it reports the longest gap
+    const script = [
+      `const { createLogger } = require(${JSON.stringify(bundle)})`,
+      "const logger = createLogger({ level: 'info' })",
+      'let last = Date.now(), worst = 0',
+      'const tick = setInterval(() => { const now = Date.now(); worst = Math.max(worst, now - last); last = now }, 10)',
+      'let t = 0',
+      "const turn = () => { for (let i = 0; i < 100; i++) logger.info({ event: 'test.line', i: t * 100 + i }, 'x'.repeat(2000)); if (++t < 40) return setTimeout(turn, 25); clearInterval(tick); process.stderr.write(JSON.stringify({ worst }) + '\\n'); process.exit(0) }",
+      'turn()',
+    ].join('\n')
+    try {
+      const child = spawn(process.execPath, ['-e', script], { stdio: ['ignore', 'pipe', 'pipe'] })
+      let stderr = ''
+      child.stderr.on('data', (d: Buffer) => (stderr += d.toString()))
+      // nobody reads the child's stdout for a second: its pipe fills within the first turns
+      child.stdout.pause()
+      await new Promise((resolve) => setTimeout(resolve, 1000))
+      const chunks: Buffer[] = []
+      child.stdout.on('data', (d: Buffer) => chunks.push(d))
+      child.stdout.resume()
+      const status = await new Promise<number | null>((resolve) => child.on('close', resolve))
+      expect(status, stderr).toBe(0)
+      const { worst } = JSON.parse(stderr.trim().split('\n').at(-1) ?? '{}') as { worst: number }
+      expect(worst).toBeLessThan(300)
+      const lines = Buffer.concat(chunks).toString('utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as { i: number })
+      expect(lines.map((l) => l.i)).toEqual(Array.from({ length: 4000 }, (_, i) => i))
+    } finally {
+      rmSync(dir, { recursive: true, force: true })
+    }
+  }, 30_000)
+})
