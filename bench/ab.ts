@@ -1,7 +1,7 @@
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 import { resolve } from 'node:path'
-import { Redis } from 'ioredis'
+import { sessionRecordBytes } from './lib/floor-blob.js'
 import { startChild, childLogDir, type Child } from './lib/ipc.js'
 import { load, median, shuffler, table } from './lib/load.js'
 import type { BrokerChildInfo, BrokerChildOptions } from './servers/broker.js'
@@ -84,15 +84,7 @@ async function main() {
       }
     }
     // the floor reads as many bytes as broker A keeps for a session (session record plus sealed grant)
-    const client = new Redis(redis.url)
-    // (as proxy-overhead sizes it: one session record and one sealed grant; the offline login made a second of each)
-    const sizes = { session: 0, grant: 0 }
-    for (const key of await client.keys('benchA:*')) {
-      if (key.startsWith('benchA:sess:')) sizes.session = await client.strlen(key)
-      if (key.startsWith('benchA:grant:')) sizes.grant = await client.strlen(key)
-    }
-    const blobBytes = sizes.session + sizes.grant
-    client.disconnect()
+    const blobBytes = (await sessionRecordBytes(redis.url, 'benchA:')).total
     const floor = await startChild<{ url: string }>('floor-proxy', here('./servers/bare-proxy.ts'), {
       BENCH_MODE: 'floor', BENCH_UPSTREAM: upstream.info.url, BENCH_REDIS: redis.url,
       BENCH_COOKIE: brokers.A.cookie.cookie as string, BENCH_BLOB_BYTES: String(blobBytes),

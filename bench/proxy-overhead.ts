@@ -1,6 +1,5 @@
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
-import { Redis } from 'ioredis'
 import { request } from 'undici'
 import { startChild, childLogDir, type Child } from './lib/ipc.js'
 import { load, median, shuffler, table, type LoadResult } from './lib/load.js'
@@ -11,6 +10,7 @@ import { createBrowser, login, type TestBroker } from '../test/support/start-app
 import { mobileClient, mobileLogin } from '../test/support/mobile.js'
 import { proofBudget, proofSource } from './lib/proofs.js'
 import { benchJob, seedJobArm } from './lib/job-arm.js'
+import { sessionRecordBytes } from './lib/floor-blob.js'
 
 // Proxy overhead benchmark (issue 3, item 7). Six arms against one tiny upstream, on loopback:
 //   A  direct to the upstream
@@ -100,14 +100,8 @@ async function main() {
     const headers = { cookie: `${broker.info.cookieName}=${cookieValue}`, 'x-csrf': '1', accept: 'application/json' }
 
     // the floor reads as many bytes as the broker keeps for a session: its session record plus its sealed grant
-    const client = new Redis(redis.url)
-    const sizes = { session: 0, grant: 0 }
-    for (const key of await client.keys(`${keyPrefix}*`)) {
-      if (key.startsWith(`${keyPrefix}sess:`)) sizes.session = await client.strlen(key)
-      if (key.startsWith(`${keyPrefix}grant:`)) sizes.grant = await client.strlen(key)
-    }
-    client.disconnect()
-    const blobBytes = sizes.session + sizes.grant
+    const sizes = await sessionRecordBytes(redis.url, keyPrefix)
+    const blobBytes = sizes.total
     console.log(`broker records: session ${sizes.session} B, sealed grant ${sizes.grant} B; floor blob ${blobBytes} B`)
 
     // one real mobile login (system browser, handoff code, DPoP-bound handle); every E request then carries the

@@ -57,7 +57,6 @@ export function createJobCalls(deps: {
   admin: Pick<SessionAdmin, 'dropGrant'>
   logger: Logger
 }): JobCalls {
-  /** logged when the answer is written (its status known); a WebSocket upgrade has no answer object: logged at once */
   // one child logger per job client and route (a fixed, small set): its fields are serialised once, not per call
   const auditLoggers = new Map<string, Logger>()
   const auditLogger = (job: string, route: string) => {
@@ -66,6 +65,7 @@ export function createJobCalls(deps: {
     if (!logger) auditLoggers.set(key, (logger = deps.logger.child({ event: LogEvents.jobCall, job, route })))
     return logger
   }
+  /** logged when the answer is written (its status known); a WebSocket upgrade has no answer object: logged at once */
   function audit(res: ServerResponse | undefined, fields: { job: string; route: string; sub?: string; grant?: string }) {
     const log = (status: number | string) => auditLogger(fields.job, fields.route).info({ sub: fields.sub, grant: fields.grant, status }, 'job call')
     if (res) res.once('finish', () => log(res.statusCode))

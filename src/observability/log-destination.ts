@@ -6,7 +6,6 @@ export interface LineSink {
   write(chunk: string): unknown
   /** writes what the sink holds, synchronously (at exit) */
   flushSync?(): void
-  flush?(cb?: (err?: Error) => void): void
 }
 
 export interface TurnBatchedDestination extends DestinationStream {
@@ -63,8 +62,7 @@ export function turnBatched(sink: LineSink, proc: Pick<NodeJS.Process, 'once'> =
         if (cb) return cb(err as Error)
         throw err
       }
-      if (sink.flush) sink.flush(cb)
-      else cb?.()
+      cb?.()
     },
   }
 }

@@ -59,11 +59,15 @@ export function createOfflineGrants(deps: {
   grantKey: (grantId: string) => string
 }): OfflineGrants {
   const { indexOfflineGrants: listKey, offlineGrant: metaKey, publicGrant: publicKey, offlineSuperseded: newerKey } = redisKeys(deps.prefix)
-  const parse = (raw: string | undefined) => (raw === undefined ? undefined : (JSON.parse(raw) as OfflineGrant))
   // a job's every call reads its grant's metadata (rewritten at most once a minute, on a touch)
   const parsed = parseMemo((raw) => JSON.parse(raw) as OfflineGrant)
-  const parseOf = (grantId: string, raw: string | undefined) => (raw === undefined ? undefined : parsed.of(grantId, raw))
-  const read = async (grantId: string) => parse(await deps.store.get(metaKey(grantId)))
+  const parse = (grantId: string, raw: string | undefined) => (raw === undefined ? undefined : parsed.of(grantId, raw))
+  const read = async (grantId: string) => parse(grantId, await deps.store.get(metaKey(grantId)))
+  /** a grant's metadata, sealed record and "newer grant exists" marker: one MGET (they share the grant's hash tag) */
+  const readWithRecord = async (grantId: string) => {
+    const [meta, sealed, newer] = await deps.store.getTogether([metaKey(grantId), deps.grantKey(grantId), newerKey(grantId)])
+    return { grant: parse(grantId, meta), sealed, newer }
+  }
   /** the live entries of a user's list, newest first; an entry whose metadata expired is dropped from the list */
   async function live<T>(sub: string, readOne: (grantId: string) => Promise<T & { grant: OfflineGrant | undefined }>) {
     const ids = await deps.store.setMembers(listKey(sub))
@@ -98,8 +102,8 @@ export function createOfflineGrants(deps: {
     },
     listWithRecords(sub) {
       return live(sub, async (grantId) => {
-        const [meta, sealed, newer] = await deps.store.getTogether([metaKey(grantId), deps.grantKey(grantId), newerKey(grantId)])
-        return { grant: parse(meta), sealed, ...(newer !== undefined && { newer }) }
+        const { grant, sealed, newer } = await readWithRecord(grantId)
+        return { grant, sealed, ...(newer !== undefined && { newer }) }
       })
     },
     async clearStaleMarker(grantId, newerId) {
@@ -107,8 +111,7 @@ export function createOfflineGrants(deps: {
       if ((await deps.store.get(metaKey(newerId))) === undefined) await deps.store.delIfEquals(newerKey(grantId), newerId)
     },
     async currentWithRecord(grantId) {
-      const [meta, sealed, newer] = await deps.store.getTogether([metaKey(grantId), deps.grantKey(grantId), newerKey(grantId)])
-      const grant = parseOf(grantId, meta)
+      const { grant, sealed, newer } = await readWithRecord(grantId)
       return grant === undefined || newer !== undefined ? undefined : { grant, sealed }
     },
     async byPublicId(publicId) {
