@@ -64,10 +64,10 @@ export function createOfflineGrants(deps: {
   const parse = (grantId: string, raw: string | undefined) => (raw === undefined ? undefined : parsed.of(grantId, raw))
   const read = async (grantId: string) => parse(grantId, await deps.store.get(metaKey(grantId)))
   /** a grant's metadata, sealed record and "newer grant exists" marker: one MGET (they share the grant's hash tag) */
-  const readWithRecord = async (grantId: string) => {
-    const [meta, sealed, newer] = await deps.store.getTogether([metaKey(grantId), deps.grantKey(grantId), newerKey(grantId)])
-    return { grant: parse(grantId, meta), sealed, newer }
-  }
+  const readWithRecord = (grantId: string) =>
+    deps.store
+      .getTogether([metaKey(grantId), deps.grantKey(grantId), newerKey(grantId)])
+      .then(([meta, sealed, newer]) => ({ grant: parse(grantId, meta), sealed, newer }))
   /** the live entries of a user's list, newest first; an entry whose metadata expired is dropped from the list */
   async function live<T>(sub: string, readOne: (grantId: string) => Promise<T & { grant: OfflineGrant | undefined }>) {
     const ids = await deps.store.setMembers(listKey(sub))
