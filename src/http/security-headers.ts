@@ -1,10 +1,13 @@
 import helmet from 'helmet'
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { RequestHandler } from 'express'
+import type { OwnHeaders } from '../proxy/answer-headers.js'
 
 export interface SecurityHeaders {
-  /** the headers a proxied API answer gets (the API fast path, which runs without express) */
+  /** the headers an API route's answer gets (the API fast path, which runs without express): its errors… */
   applyApi(res: ServerResponse): void
+  /** …and, the same ones, at the head of a proxied answer (api-proxy.ts writes them with the upstream's) */
+  api: OwnHeaders
   middleware: RequestHandler
 }
 
@@ -44,6 +47,10 @@ export function createSecurityHeaders(opts: { https: boolean }): SecurityHeaders
   const apply = set(headers)
   return {
     applyApi: set(apiHeaders),
+    api: {
+      list: apiHeaders.flatMap(([name, value]) => [name, typeof value === 'string' ? value : Array.isArray(value) ? [...value] : String(value)]),
+      names: new Set(apiHeaders.map(([name]) => name.toLowerCase())),
+    },
     middleware(_req, res, next) {
       apply(res)
       next()

@@ -82,3 +82,31 @@ export function applyAnswerHeaders(res: HeaderSink, headers: IncomingHttpHeaders
   if (headers['cache-control'] === undefined) res.setHeader('cache-control', 'private')
   res.setHeader('vary', varyWithCookie(headers.vary))
 }
+
+/** Headers the broker writes into an answer's head before the upstream's; an upstream header of one of these names is dropped. */
+export interface OwnHeaders {
+  /** flat: name, value, name, value… */
+  readonly list: ReadonlyArray<string | string[]>
+  /** their names in lower case (never set-cookie: the upstream's cookies are filtered by their own rules) */
+  readonly names: ReadonlySet<string>
+}
+
+/**
+ * The whole head of a proxied answer, flat (name, value, …) for one `writeHead`: the broker's own headers first
+ * (they win: invariant 12), then the upstream's `kept` ones (filterResponseHeaders), then the policy's, which replace
+ * the upstream's Location and Vary. One array, no per-header `setHeader` (the hot path's answer head).
+ */
+export function answerHead(
+  upstream: IncomingHttpHeaders,
+  kept: ReadonlyArray<readonly [string, string | string[]]>,
+  policy: AnswerPolicy,
+  own: OwnHeaders,
+): Array<string | string[]> {
+  const out = own.list.slice()
+  for (const [name, value] of kept) {
+    if (own.names.has(name) || name === 'location' || (policy.private && name === 'vary')) continue
+    out.push(name, value)
+  }
+  applyAnswerHeaders({ setHeader: (name: string, value: string) => out.push(name, value) }, upstream, policy)
+  return out
+}

@@ -14,7 +14,7 @@ import {
   upstreamForwardingHeaders,
 } from './headers.js'
 import type { RouteMatch } from './upstreams.js'
-import { answerPolicyFor, applyAnswerHeaders, type AnswerPolicy } from './answer-headers.js'
+import { answerHead, answerPolicyFor, type AnswerPolicy, type OwnHeaders } from './answer-headers.js'
 import type { ApiRoute } from '../config/types.js'
 import { createWebSocketTunnel } from './websocket-tunnel.js'
 import { watchUpload } from './upload-watch.js'
@@ -43,8 +43,12 @@ export interface ApiProxy {
    * Streams `req` to the matched upstream and the answer back, status and body unchanged. Rejects with a
    * BffError (502, 504) only while nothing was sent, for the caller's error handler to write; a failure after
    * the response started destroys the client socket; a client that goes away aborts the upstream request.
+   *
+   * The answer's head is written in one `writeHead`: `own` first (the broker's headers for it, which win over the
+   * upstream's of the same name), then the upstream's and the answer policy's. Without `own`, the headers already set
+   * on `res` (an express route's) take that place.
    */
-  forward(req: IncomingMessage, res: ServerResponse, match: RouteMatch, token: string | undefined): Promise<void>
+  forward(req: IncomingMessage, res: ServerResponse, match: RouteMatch, token: string | undefined, own?: OwnHeaders): Promise<void>
   /** Tunnels a WebSocket upgrade to the upstream once the caller checked session and Origin; 502/504 on failure. */
   upgrade(req: IncomingMessage, socket: Duplex, head: Buffer, match: RouteMatch, token: string | undefined): void
   /** Lets in-flight requests finish, closes the pools and cuts the open WebSocket tunnels. */
@@ -109,7 +113,7 @@ export function createApiProxy(opts: ApiProxyOptions): ApiProxy {
     },
   })
 
-  async function forward(req: IncomingMessage, res: ServerResponse, match: RouteMatch, token: string | undefined) {
+  async function forward(req: IncomingMessage, res: ServerResponse, match: RouteMatch, token: string | undefined, own?: OwnHeaders) {
     const { route, upstreamPath } = match
     const controller = new ClientGone()
     // before the upstream answers, undici cannot see the client leave: abort it ourselves
@@ -142,11 +146,8 @@ export function createApiProxy(opts: ApiProxyOptions): ApiProxy {
         ({ statusCode, headers }) => {
           responded = true
           status = statusCode
-          res.statusCode = statusCode
-          for (const [name, value] of filterResponseHeaders(headers, route.passSetCookie, cookiePolicy)) {
-            setResponseHeader(res, name, value)
-          }
-          applyAnswerHeaders(res, headers, answerPolicy(route))
+          const kept = filterResponseHeaders(headers, route.passSetCookie, cookiePolicy)
+          res.writeHead(statusCode, answerHead(headers, kept, answerPolicy(route), own ?? takeSetHeaders(res)))
           // a stream of unknown length (server-sent events): send the head now, the client should not wait for the
           // first event to see it; with a known length, head and body go out in one write
           if (headers['content-length'] === undefined) res.flushHeaders()
@@ -210,16 +211,22 @@ class ClientGone extends EventEmitter {
   }
 }
 
-function setResponseHeader(res: ServerResponse, name: string, value: string | string[]) {
-  if (name === 'set-cookie') {
-    // keep cookies the broker itself set (express-session appends its own the same way)
-    const existing = res.getHeader('set-cookie')
-    const mine = existing === undefined ? [] : Array.isArray(existing) ? existing : [String(existing)]
-    res.setHeader('set-cookie', [...mine, ...(Array.isArray(value) ? value : [value])])
-    return
+/**
+ * The headers already set on `res` (the security middleware's, a dev server page's CSP), taken off it to go first in
+ * the answer's head: they win over the upstream's, except Set-Cookie, where the upstream's kept cookies are added to
+ * the broker's.
+ */
+function takeSetHeaders(res: ServerResponse): OwnHeaders {
+  const list: Array<string | string[]> = []
+  const names = new Set<string>()
+  for (const name of res.getHeaderNames()) {
+    const value = res.getHeader(name)
+    res.removeHeader(name)
+    if (value === undefined) continue
+    list.push(name, typeof value === 'number' ? String(value) : value)
+    if (name !== 'set-cookie') names.add(name)
   }
-  // a header the broker already set wins: helmet's nosniff, framing and referrer policies (invariant 12)
-  if (!res.hasHeader(name)) res.setHeader(name, value)
+  return { list, names }
 }
 
 const timeoutCodes = new Set(['UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_CONNECT_TIMEOUT'])

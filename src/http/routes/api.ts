@@ -90,11 +90,14 @@ export function createApiRoutes(deps: ApiRouteDeps) {
     }
     if (!match) return false
     const taken = match
-    deps.securityHeaders.applyApi(res)
     deps.track(req, res, taken.route.path)
+    // the security headers go out with the answer's head (one writeHead), or with the error
     authorize(req, res, taken.route, 'csrf-header')
-      .then(({ token }) => deps.proxy.forward(req, res, taken, token))
-      .catch((err: unknown) => fail(req, res, err))
+      .then(({ token }) => deps.proxy.forward(req, res, taken, token, deps.securityHeaders.api))
+      .catch((err: unknown) => {
+        if (!res.headersSent) deps.securityHeaders.applyApi(res)
+        fail(req, res, err)
+      })
     return true
   }
 

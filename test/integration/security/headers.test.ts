@@ -25,6 +25,8 @@ beforeAll(async () => {
       apis: [
         { path: '/api/echo', target: `${url}/echo` },
         { path: '/api/cors', target: corsUrl },
+        // nothing listens there: a 502 written after the authentication step
+        { path: '/api/down', target: 'http://127.0.0.1:9/' },
       ],
     },
   })))
@@ -73,8 +75,10 @@ describe('security headers on every response (invariant 12)', () => {
       apiNoSession: await createBrowser().get(`${broker.origin}/api/echo/x`, xhr),
       apiHostilePath: await b.get(`${broker.origin}/api/echo/%2e%2e/x`, xhr),
       apiUpstreamCors: await b.get(`${broker.origin}/api/cors/x`, xhr),
+      apiUpstreamDown: await b.get(`${broker.origin}/api/down/x`, xhr),
     }
     expect(proxied.apiOk.status).toBe(200)
+    expect(proxied.apiUpstreamDown.status).toBe(502)
     for (const [what, res] of Object.entries(proxied)) {
       expectHardened(res.headers, what)
       expect(res.headers['cross-origin-resource-policy'], what).toBe('same-origin')

@@ -9,7 +9,7 @@ import {
   upstreamForwardingHeaders,
   isReservedCookie,
 } from '../../../src/proxy/headers.js'
-import { answerPolicyFor, applyAnswerHeaders, rewriteLocation, varyWithCookie } from '../../../src/proxy/answer-headers.js'
+import { answerHead, answerPolicyFor, applyAnswerHeaders, rewriteLocation, varyWithCookie } from '../../../src/proxy/answer-headers.js'
 import { apiRoute } from '../../support/api-route.js'
 
 const names = (flat: string[]) => flat.filter((_, i) => i % 2 === 0).map((n) => n.toLowerCase())
@@ -266,5 +266,32 @@ describe('proxied answer headers (Location, caching)', () => {
     }
     expect(answerPolicyFor(apiRoute('/p', 'http://x', { anonymous: true, token: 'user-or-client' }), undefined).private).toBe(true)
     expect(answerPolicyFor(apiRoute('/p', 'http://x', { token: 'none' }), undefined).private).toBe(true)
+  })
+})
+
+describe('a proxied answer\'s head, written at once', () => {
+  const route = apiRoute('/api/orders/', 'http://orders.internal:8080/v1/')
+  const policy = answerPolicyFor(route, new URL('https://app.example.com'))
+  const own = { list: ['X-Frame-Options', 'DENY', 'X-Content-Type-Options', 'nosniff'], names: new Set(['x-frame-options', 'x-content-type-options']) }
+  const pairs = (flat: Array<string | string[]>) => flat.flatMap((v, i) => (i % 2 === 0 ? [[v, flat[i + 1]]] : []))
+
+  it('when the upstream sends a header the broker owns, then only the broker\'s is in the head, first', () => {
+    const upstream = { 'x-frame-options': 'ALLOWALL', 'content-type': 'application/json', 'set-cookie': ['a=1'] }
+    const head = answerHead(upstream, filterResponseHeaders(upstream, true, { reserved: ['bff-session'] }), policy, own)
+    expect(pairs(head)).toEqual([
+      ['X-Frame-Options', 'DENY'], ['X-Content-Type-Options', 'nosniff'],
+      ['content-type', 'application/json'], ['set-cookie', ['a=1']],
+      ['cache-control', 'private'], ['vary', 'Cookie'],
+    ])
+  })
+
+  it('when the upstream sends Location and Vary, then each appears once, as the policy writes it', () => {
+    const upstream = { location: 'http://orders.internal:8080/v1/7', vary: 'Accept', 'cache-control': 'no-store' }
+    const head = answerHead(upstream, filterResponseHeaders(upstream, false, { reserved: [] }), policy, own)
+    expect(pairs(head).slice(2)).toEqual([
+      ['cache-control', 'no-store'], ['location', 'https://app.example.com/api/orders/7'], ['vary', 'Accept, Cookie'],
+    ])
+    // the broker's list is copied, never grown
+    expect(own.list).toHaveLength(4)
   })
 })
