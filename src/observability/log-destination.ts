@@ -1,34 +1,41 @@
 import { fstatSync, writeSync } from 'node:fs'
 import type { DestinationStream } from 'pino'
 
-/** Where the lines of a turn go: pino's SonicBoom on stdout, or anything with a `write`. */
+/** Where a window's lines go: fdSink on stdout, or anything with a `write`. */
 export interface LineSink {
   write(chunk: string): unknown
   /** writes what the sink holds, synchronously (at exit) */
   flushSync?(): void
 }
 
-export interface TurnBatchedDestination extends DestinationStream {
-  /** writes what this turn has gathered now (pino's `logger.flush()` calls it) */
+export interface BatchedDestination extends DestinationStream {
+  /** writes what this window has gathered now (pino's `logger.flush()` calls it) */
   flush(cb?: (err?: Error) => void): void
 }
 
 /**
- * A log destination that hands the lines of one event-loop turn to its sink together, when the turn ends
- * (setImmediate), instead of one write per line. Under load a turn completes many requests and so many audit lines
+ * A log destination that hands the lines of a short window (10 ms by default, or 64 KB, whichever comes first) to its
+ * sink together, instead of one write per line. Under load a window completes many requests and so many audit lines
  * (`job.call`); one asynchronous write per line went through libuv's thread pool and cost the broker about as much
- * CPU as a job call's whole own work (bench/ab.ts measured 12–14 µs per call).
+ * CPU as a job call's whole own work (bench/ab.ts measured 12–14 µs per call), and a write per event-loop turn still
+ * carried only a line or two.
  *
  * When the process exits (process.exit, a fatal error, the end of the event loop) the lines still gathered go to the
- * sink and the sink is flushed synchronously; from then on every line is written at once. A SIGKILL loses the turn
- * in progress and what the sink had not written yet.
+ * sink and the sink is flushed synchronously; from then on every line is written at once. A SIGKILL loses the
+ * window in progress and what the sink had not written yet.
  */
-export function turnBatched(sink: LineSink, proc: Pick<NodeJS.Process, 'once'> = process): TurnBatchedDestination {
+export function batchedLines(
+  sink: LineSink,
+  opts: { proc?: Pick<NodeJS.Process, 'once'>; windowMs?: number } = {},
+): BatchedDestination {
+  const windowMs = opts.windowMs ?? 10
+  const proc = opts.proc ?? process
   let pending = ''
-  let scheduled = false
+  let timer: NodeJS.Timeout | undefined
   let exiting = false
   const drain = () => {
-    scheduled = false
+    if (timer) clearTimeout(timer)
+    timer = undefined
     if (pending === '') return
     const lines = pending
     pending = ''
@@ -50,10 +57,9 @@ export function turnBatched(sink: LineSink, proc: Pick<NodeJS.Process, 'once'> =
         return
       }
       pending += line
-      if (!scheduled) {
-        scheduled = true
-        setImmediate(drain)
-      }
+      if (pending.length >= maxPendingChars) drain()
+      // unref'd: a process about to end does not wait for the window, its exit hook writes what is gathered
+      else if (!timer) timer = setTimeout(drain, windowMs).unref()
     },
     flush(cb) {
       try {
@@ -67,11 +73,16 @@ export function turnBatched(sink: LineSink, proc: Pick<NodeJS.Process, 'once'> =
   }
 }
 
-let stdout: TurnBatchedDestination | undefined
+let stdout: BatchedDestination | undefined
+
+/** a window's lines are written at once past this many characters */
+const maxPendingChars = 64 * 1024
 
 /** what a stuck log reader may make the process hold before lines are dropped */
 const maxBacklogBytes = 16 * 1024 * 1024
 const pause = new Int32Array(new SharedArrayBuffer(4))
+
+const writeData = (fd: number, data: Buffer | string) => (typeof data === 'string' ? writeSync(fd, data) : writeSync(fd, data))
 
 /**
  * Synchronous, ordered writes to a file descriptor that never stall the event loop on a full pipe: what a
@@ -80,7 +91,7 @@ const pause = new Int32Array(new SharedArrayBuffer(4))
  * asynchronous mode a flush at exit can overtake the write still in flight.) Past 16 MB of backlog, new lines are
  * dropped rather than grow the process. Another error (a closed stdout) drops what is pending.
  */
-export function fdSink(fd: number, write: (fd: number, buffer: Buffer) => number = writeSync): LineSink {
+export function fdSink(fd: number, write: (fd: number, data: Buffer | string) => number = writeData): LineSink {
   // what the pipe refused: `backlog` (its first part written already, maybe) and the chunks `held` behind it
   let backlog: Buffer | undefined
   let held: Buffer[] = []
@@ -107,6 +118,16 @@ export function fdSink(fd: number, write: (fd: number, buffer: Buffer) => number
     }
     return undefined
   }
+  /** the usual case, a pipe with room: the text written as it is (no Buffer copy of it); the rest of it, if any */
+  const attemptText = (text: string): Buffer | undefined => {
+    let written: number
+    try {
+      written = write(fd, text)
+    } catch (err) {
+      return (err as NodeJS.ErrnoException).code === 'EAGAIN' ? Buffer.from(text) : undefined
+    }
+    return written === Buffer.byteLength(text) ? undefined : attempt(Buffer.from(text).subarray(Math.max(0, written)))
+  }
   const pump = () => {
     retry = undefined
     for (;;) {
@@ -128,7 +149,7 @@ export function fdSink(fd: number, write: (fd: number, buffer: Buffer) => number
         }
         return
       }
-      backlog = attempt(Buffer.from(chunk))
+      backlog = attemptText(chunk)
       if (backlog) {
         backlogBytes = backlog.length
         if (!retry) retry = setTimeout(pump, 5)
@@ -149,16 +170,16 @@ export function fdSink(fd: number, write: (fd: number, buffer: Buffer) => number
 
 /**
  * The broker's standard output for logs: one per process (every logger of the process shares it, so one exit hook),
- * batched per turn and written synchronously, in order (fdSink).
+ * batched (batchedLines) and written synchronously, in order (fdSink).
  *
  * A pipe or socket is made non-blocking first, so that a stalled log reader gives EAGAIN (and a backlog) instead of
  * blocking the event loop in write(2): a process inherits its stdout pipe in blocking mode, and Node switches it to
  * non-blocking (O_NONBLOCK) when it opens `process.stdout` over it as a libuv stream, which reading the property does.
  */
-export function stdoutDestination(): TurnBatchedDestination {
+export function stdoutDestination(): BatchedDestination {
   if (!stdout) {
     if (isPipeOrSocket(1)) void process.stdout
-    stdout = turnBatched(fdSink(1))
+    stdout = batchedLines(fdSink(1))
   }
   return stdout
 }

@@ -2,24 +2,26 @@ import { spawnSync } from 'node:child_process'
 import { EventEmitter } from 'node:events'
 import { fileURLToPath } from 'node:url'
 import { describe, expect, it } from 'vitest'
-import { fdSink, turnBatched } from '../../../src/observability/log-destination.js'
+import { batchedLines, fdSink } from '../../../src/observability/log-destination.js'
 
-const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve))
+const windowMs = 5
+const windowEnd = () => new Promise<void>((resolve) => setTimeout(resolve, windowMs * 3))
 const root = fileURLToPath(new URL('../../../', import.meta.url))
 
 function recording() {
   const writes: string[] = []
   const proc = new EventEmitter()
-  const dest = turnBatched({ write: (chunk: string) => writes.push(chunk) }, proc as unknown as NodeJS.Process)
+  const dest = batchedLines({ write: (chunk: string) => writes.push(chunk) }, { proc: proc as unknown as NodeJS.Process, windowMs })
   return { writes, proc, dest }
 }
 
 /** a pipe that takes at most `room` bytes per write and refuses (EAGAIN) while `full` */
 function fakePipe(room = Infinity) {
   const pipe = { written: '', full: false, writes: 0 }
-  const write = (_fd: number, buffer: Buffer) => {
+  const write = (_fd: number, data: Buffer | string) => {
     pipe.writes++
     if (pipe.full) throw Object.assign(new Error('EAGAIN'), { code: 'EAGAIN' })
+    const buffer = typeof data === 'string' ? Buffer.from(data) : data
     const n = Math.min(room, buffer.length)
     pipe.written += buffer.subarray(0, n).toString('utf8')
     return n
@@ -66,26 +68,34 @@ describe('fdSink: synchronous, ordered writes to stdout', () => {
   })
 })
 
-describe('turnBatched log destination', () => {
-  it('when several lines are logged in one turn, then they reach the sink together, in order, once the turn ends', async () => {
+describe('batchedLines log destination', () => {
+  it('when several lines are logged in one window, then they reach the sink together, in order, once the window ends', async () => {
     const { writes, dest } = recording()
     dest.write('{"n":1}\n')
+    await new Promise<void>((resolve) => setImmediate(resolve))
     dest.write('{"n":2}\n')
     dest.write('{"n":3}\n')
     expect(writes).toEqual([])
-    await nextTurn()
+    await windowEnd()
     expect(writes).toEqual(['{"n":1}\n{"n":2}\n{"n":3}\n'])
   })
 
-  it('when lines are logged in two turns, then each turn is its own write and nothing is written twice', async () => {
+  it('when lines are logged in two windows, then each window is its own write and nothing is written twice', async () => {
     const { writes, dest } = recording()
     dest.write('a\n')
-    await nextTurn()
+    await windowEnd()
     dest.write('b\n')
     dest.write('c\n')
-    await nextTurn()
-    await nextTurn()
+    await windowEnd()
+    await windowEnd()
     expect(writes).toEqual(['a\n', 'b\nc\n'])
+  })
+
+  it('when a window gathers 64 KB, then they are written at once, without waiting for its end', () => {
+    const { writes, dest } = recording()
+    const line = `${'x'.repeat(1023)}\n`
+    for (let i = 0; i < 64; i++) dest.write(line)
+    expect(writes).toEqual([line.repeat(64)])
   })
 
   it('when flushed, then the turn so far is written at once and the callback runs', async () => {
@@ -95,7 +105,7 @@ describe('turnBatched log destination', () => {
     dest.flush(() => (called = true))
     expect(writes).toEqual(['a\n'])
     expect(called).toBe(true)
-    await nextTurn()
+    await windowEnd()
     expect(writes).toEqual(['a\n'])
   })
 
