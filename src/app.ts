@@ -139,7 +139,7 @@ export function createApp(deps: AppDeps): BrokerApp {
   const jobClients = createJobClients(config.jobs.clients)
   const jobTokens = createJobTokens({ store, prefix, clients: jobClients, tokenTtlSeconds: config.jobs.tokenTtlSeconds, now })
   const jobCalls = createJobCalls({ offlineGrants, grants, tokenManager, clientCredentials, admin: sessionAdmin, logger })
-  const routeTable = createRouteTable(config.apis)
+  const routeTable = createRouteTable(config.apis, { brokerBasePath: config.basePath })
   const proxy = createApiProxy({
     logger,
     trustProxy: config.trustProxy,

@@ -11,7 +11,10 @@ export interface RouteTable {
   /**
    * Maps a raw request target (`req.originalUrl`, never express's decoded path) onto the API route with the
    * longest matching prefix. Returns undefined when no route matches; throws `invalidRequest` (400) for a
-   * hostile path whether or not a route matches, because a decoded form of it might still reach one.
+   * hostile path whether or not a route matches, because a decoded form of it might still reach one. Paths under
+   * the broker's own base path are the exception: no API route lies there (the config refuses the overlap), they
+   * are the broker's own routes, whose parameters are data (`/bff/admin/users/https%3A%2F%2Fidp%2Fu%2F7/sessions`
+   * names a user whose sub holds '/'), and they are left to those routes unchecked.
    */
   match(rawTarget: string): RouteMatch | undefined
 }
@@ -23,7 +26,9 @@ interface Entry {
 
 const withoutTrailingSlash = (p: string) => (p.length > 1 ? p.replace(/\/+$/, '') : p)
 
-export function createRouteTable(apis: readonly ApiRoute[]): RouteTable {
+export function createRouteTable(apis: readonly ApiRoute[], opts: { brokerBasePath?: string } = {}): RouteTable {
+  const base = opts.brokerBasePath === undefined ? undefined : withoutTrailingSlash(opts.brokerBasePath)
+  const brokerOwned = (path: string) => base !== undefined && base !== '/' && (path === base || path.startsWith(`${base}/`))
   // longest prefix first, so /api/orders/admin wins over /api/orders for /api/orders/admin/1
   const entries: Entry[] = apis
     .map((route) => ({ prefix: withoutTrailingSlash(route.path), route }))
@@ -32,6 +37,7 @@ export function createRouteTable(apis: readonly ApiRoute[]): RouteTable {
   return {
     match(rawTarget) {
       const { path, query } = splitRawTarget(rawTarget)
+      if (brokerOwned(path)) return undefined
       assertSafePath(path)
       for (const { prefix, route } of entries) {
         // a segment boundary: /api/orders matches /api/orders and /api/orders/42, never /api/ordersX

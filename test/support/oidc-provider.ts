@@ -19,6 +19,11 @@ export const TEST_CLIENT_SECRET = 'bff-secret-for-tests-only-0123456789abcdef'
 export const TEST_ACCOUNTS = {
   alice: { password: 'alice', claims: { sub: 'alice', name: 'Alice Liddell', email: 'alice@example.test', email_verified: true } },
   bob: { password: 'bob', claims: { sub: 'bob', name: 'Bob Builder', email: 'bob@example.test', email_verified: true } },
+  // a subject as some providers shape them (a URL: '/' and ':'), which the admin API's paths carry percent-encoded
+  'https://idp.example/u/carol': {
+    password: 'carol',
+    claims: { sub: 'https://idp.example/u/carol', name: 'Carol', email: 'carol@example.test', email_verified: true },
+  },
 } as const
 
 export const TEST_SCOPES = ['openid', 'offline_access', 'profile', 'email', 'api:read', 'api:write'] as const

@@ -286,6 +286,23 @@ describe('audit lines (invariant 17) and logs', () => {
     ]))
   })
 
+  it('when a user\'s sub is a URL (\'/\' and \':\' in it), then the admin API names it percent-encoded: lists, then ends their sessions and grant; a job acts for them by X-On-Behalf-Of', async () => {
+    const sub = 'https://idp.example/u/carol'
+    const browser = await browserLogin(broker, { user: sub, offline: true })
+    const ops = await jobToken(broker, 'ops')
+    const nightly = await jobToken(broker, 'nightly')
+    secrets.add(ops).add(nightly)
+    const path = `/bff/admin/users/${encodeURIComponent(sub)}/sessions`
+    const listed = (await (await asJob(broker, ops, path)).json()) as Listing
+    expect([listed.sessions.length, listed.grants.length]).toEqual([1, 1])
+    expect((await asJob(broker, nightly, '/api/orders/1', { sub })).status).toBe(200)
+    secrets.add(upstream.requests.at(-1)!.headers.authorization!.slice('Bearer '.length))
+    expect((await asJob(broker, ops, path, { method: 'DELETE' })).status).toBe(200)
+    expect(await userStatus(broker, browser)).toBe(401)
+    expect((await asJob(broker, nightly, '/api/orders/1', { sub })).status).toBe(403)
+    expect(((await (await asJob(broker, ops, path)).json()) as Listing).sessions).toEqual([])
+  })
+
   it('when every test of this file ran, then no log line holds a job token, job secret, handle, cookie, session id or provider token', () => {
     expect(secrets.size).toBeGreaterThan(10)
     for (const line of broker.logs) {

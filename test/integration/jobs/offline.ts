@@ -6,7 +6,7 @@ import { createLogger } from '../../../src/observability/logger.js'
 import type { Clock } from '../../../src/tokens/clock.js'
 import { completeProviderLogin, createBrowser, type Browser } from '../../support/browser.js'
 import {
-  startOidcProvider, TEST_CLIENT_ID, TEST_CLIENT_SECRET, type OidcProviderOptions, type RunningOidcProvider,
+  startOidcProvider, TEST_ACCOUNTS, TEST_CLIENT_ID, TEST_CLIENT_SECRET, type OidcProviderOptions, type RunningOidcProvider,
 } from '../../support/oidc-provider.js'
 import { distinctFreePorts, redisUrl, uniquePrefix } from '../../support/redis.js'
 import { startTestBroker, testConfig, type TestBroker } from '../../support/start-app.js'
@@ -50,12 +50,12 @@ export const asJob = (broker: TestBroker, token: string, path: string, opts: { s
 export const xhr = { xhr: true, headers: { 'x-csrf': '1' } }
 
 /** A browser login through the broker and the provider's pages; `offline` asks for offline access (offline=1). */
-export async function browserLogin(broker: TestBroker, opts: { user?: 'alice' | 'bob'; offline?: boolean } = {}): Promise<Browser> {
+export async function browserLogin(broker: TestBroker, opts: { user?: keyof typeof TEST_ACCOUNTS; offline?: boolean } = {}): Promise<Browser> {
   const browser = createBrowser()
   const user = opts.user ?? 'alice'
   const start = await browser.get(`${broker.origin}/bff/login?${opts.offline ? 'offline=1&' : ''}returnTo=/`)
   expect(start.status).toBe(302)
-  const callback = await completeProviderLogin(browser, start.location!, { login: user, password: user })
+  const callback = await completeProviderLogin(browser, start.location!, { login: user, password: TEST_ACCOUNTS[user].password })
   const done = await browser.get(callback, { site: 'cross-site' })
   expect(done.status).toBe(302)
   return browser

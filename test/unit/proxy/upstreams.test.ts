@@ -84,3 +84,19 @@ describe('route table', () => {
     expect(root.match('/')?.upstreamPath).toBe('/base/')
   })
 })
+
+describe('route table and the broker\'s own paths', () => {
+  const owned = createRouteTable([route('/api/orders', 'http://orders:8080/v1')], { brokerBasePath: '/bff' })
+
+  it('when a path under the broker\'s base path holds an encoded slash, then it is left to the broker\'s routes, not refused', () => {
+    expect(owned.match('/bff/admin/users/https%3A%2F%2Fidp.example%2Fu%2F7/sessions')).toBeUndefined()
+    expect(owned.match('/bff')).toBeUndefined()
+  })
+
+  it('when the same spelling is outside the base path (or only looks like it), then it is still refused', () => {
+    for (const path of ['/api/orders/a%2Fb', '/bffx/a%2Fb', '/b%66f/a%2Fb', '/x/..%2Fbff/a']) {
+      expect(() => owned.match(path), path).toThrow(BffError)
+    }
+    expect(owned.match('/api/orders/1')?.upstreamPath).toBe('/v1/1')
+  })
+})
