@@ -61,7 +61,8 @@ export function assertSafePath(path: string): void {
   if (path.includes('//')) refuse('empty segment in path')
   // the usual API path: the checks below would all pass but the dot-segment one
   if (plainPath.test(path)) {
-    if (path.split('/').some(isDotSegment)) refuse('dot-segment in path')
+    // a dot-segment starts right after a '/' (the path starts with one): without '/.' there is none to look for
+    if (path.includes('/.') && path.split('/').some(isDotSegment)) refuse('dot-segment in path')
     return
   }
   // only checked on the raw form: a literal '%' sent as %25 is fine, it merely looks malformed one level down
