@@ -1,6 +1,8 @@
 import { loadConfig, ConfigError } from './config/load.js'
 import { runConfigCheck } from './config/check.js'
 import { startBroker } from './server.js'
+import { createLogger } from './observability/logger.js'
+import { LogEvents } from './observability/log-events.js'
 
 async function main(): Promise<void> {
   if (process.argv.includes('--check-config')) {
@@ -29,15 +31,24 @@ async function main(): Promise<void> {
     }
     throw err
   }
-  const running = await startBroker(config)
-  const shutdown = () => {
+  const logger = createLogger({ level: config.logLevel })
+  const running = await startBroker(config, { logger })
+  let stopping = false
+  const shutdown = (signal: NodeJS.Signals) => {
+    if (stopping) {
+      // a second signal during the drain ends the process at once, as the signal's default action would, but
+      // through process.exit: the log lines gathered so far are written first (log-destination.ts)
+      logger.warn({ event: LogEvents.stopForced, signal }, 'second signal: stopping without waiting for requests in flight')
+      process.exit(1)
+    }
+    stopping = true
     running.stop().then(
       () => process.exit(0),
       () => process.exit(1),
     )
   }
-  process.once('SIGTERM', shutdown)
-  process.once('SIGINT', shutdown)
+  process.on('SIGTERM', shutdown)
+  process.on('SIGINT', shutdown)
 }
 
 main().catch((err: unknown) => {

@@ -45,7 +45,7 @@ export function createDevServerProxy(opts: DevServerOptions) {
     const match = matchOf(req.originalUrl)
     if (match === undefined) return next()
     const brokerPolicy = res.getHeader('content-security-policy')
-    // a header the broker set wins over the dev server's (api-proxy.ts setResponseHeader), so this one is the page's
+    // a header already set on the answer wins over the dev server's (api-proxy.ts answerHead), so this one is the page's
     res.setHeader('Content-Security-Policy', opts.contentSecurityPolicy)
     opts.proxy.forward(req, res, match, undefined).catch((err: unknown) => {
       // the error page is the broker's own answer, under the broker's own policy

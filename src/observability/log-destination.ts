@@ -14,15 +14,16 @@ export interface BatchedDestination extends DestinationStream {
 }
 
 /**
- * A log destination that hands the lines of a short window (10 ms by default, or 64 KB, whichever comes first) to its
+ * A log destination that hands the lines of a short window (10 ms by default, or 64 K characters, whichever comes first) to its
  * sink together, instead of one write per line. Under load a window completes many requests and so many audit lines
  * (`job.call`); one asynchronous write per line went through libuv's thread pool and cost the broker about as much
  * CPU as a job call's whole own work (bench/ab.ts measured 12–14 µs per call), and a write per event-loop turn still
  * carried only a line or two.
  *
  * When the process exits (process.exit, a fatal error, the end of the event loop) the lines still gathered go to the
- * sink and the sink is flushed synchronously; from then on every line is written at once. A SIGKILL loses the
- * window in progress and what the sink had not written yet.
+ * sink and the sink is flushed synchronously; from then on every line is written at once. What ends the process
+ * without an exit (SIGKILL, an out-of-memory abort, a native crash) loses the window in progress and what the sink
+ * had not written yet. (main.ts turns a second SIGTERM/SIGINT into process.exit for this reason.)
  */
 export function batchedLines(
   sink: LineSink,

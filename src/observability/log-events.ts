@@ -4,6 +4,8 @@ export const LogEvents = {
   listening: 'bff.listening',
   stopping: 'bff.stopping',
   stopped: 'bff.stopped',
+  /** a second SIGTERM/SIGINT during the drain: the process exits at once (status 1) */
+  stopForced: 'bff.stop_forced',
   configInvalid: 'bff.config_invalid',
   passwordGrantEnabled: 'bff.password_grant_enabled',
   providerInsecureHttp: 'bff.provider_insecure_http',

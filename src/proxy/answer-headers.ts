@@ -87,14 +87,16 @@ export function applyAnswerHeaders(res: HeaderSink, headers: IncomingHttpHeaders
 export interface OwnHeaders {
   /** flat: name, value, name, value… */
   readonly list: ReadonlyArray<string | string[]>
-  /** their names in lower case (never set-cookie: the upstream's cookies are filtered by their own rules) */
+  /** the names they win for, in lower case (never set-cookie: the upstream's cookies are filtered by their own rules) */
   readonly names: ReadonlySet<string>
 }
 
 /**
  * The whole head of a proxied answer, flat (name, value, …) for one `writeHead`: the broker's own headers first
  * (they win: invariant 12), then the upstream's `kept` ones (filterResponseHeaders), then the policy's, which replace
- * the upstream's Location and Vary. One array, no per-header `setHeader` (the hot path's answer head).
+ * the upstream's Location and Vary. One array, no per-header `setHeader` (the hot path's answer head). Each name
+ * appears once, Set-Cookie included (the broker's cookies, then the upstream's kept ones), since `writeHead` over
+ * headers already set on the response keeps only the last entry of a name.
  */
 export function answerHead(
   upstream: IncomingHttpHeaders,
@@ -105,7 +107,10 @@ export function answerHead(
   const out = own.list.slice()
   for (const [name, value] of kept) {
     if (own.names.has(name) || name === 'location' || (policy.private && name === 'vary')) continue
-    out.push(name, value)
+    // the broker's own cookies and the upstream's kept ones: one entry, so that no spelling of writeHead drops either
+    const cookies = name === 'set-cookie' ? out.findIndex((n, i) => i % 2 === 0 && String(n).toLowerCase() === 'set-cookie') : -1
+    if (cookies >= 0) out[cookies + 1] = [out[cookies + 1] ?? [], value].flat()
+    else out.push(name, value)
   }
   applyAnswerHeaders({ setHeader: (name: string, value: string) => out.push(name, value) }, upstream, policy)
   return out

@@ -144,10 +144,11 @@ export function createApiProxy(opts: ApiProxyOptions): ApiProxy {
           bodyTimeout: 0,
         },
         ({ statusCode, headers }) => {
+          const kept = filterResponseHeaders(headers, route.passSetCookie, cookiePolicy)
+          // should node refuse a header value, nothing was sent: the caller writes a 502 (so `responded` comes after)
+          res.writeHead(statusCode, answerHead(headers, kept, answerPolicy(route), own ?? alreadySet(res)))
           responded = true
           status = statusCode
-          const kept = filterResponseHeaders(headers, route.passSetCookie, cookiePolicy)
-          res.writeHead(statusCode, answerHead(headers, kept, answerPolicy(route), own ?? takeSetHeaders(res)))
           // a stream of unknown length (server-sent events): send the head now, the client should not wait for the
           // first event to see it; with a known length, head and body go out in one write
           if (headers['content-length'] === undefined) res.flushHeaders()
@@ -216,17 +217,17 @@ class ClientGone extends EventEmitter {
  * the answer's head: they win over the upstream's, except Set-Cookie, where the upstream's kept cookies are added to
  * the broker's.
  */
-function takeSetHeaders(res: ServerResponse): OwnHeaders {
-  const list: Array<string | string[]> = []
-  const names = new Set<string>()
-  for (const name of res.getHeaderNames()) {
-    const value = res.getHeader(name)
-    res.removeHeader(name)
-    if (value === undefined) continue
-    list.push(name, typeof value === 'number' ? String(value) : value)
-    if (name !== 'set-cookie') names.add(name)
-  }
-  return { list, names }
+/**
+ * The headers already set on `res` (an express route's: the security middleware's, a dev server page's CSP). They
+ * stay where they are and win over the upstream's of the same name; only Set-Cookie goes into the head's list, so
+ * that the one Set-Cookie entry holds the broker's cookies and then the upstream's kept ones (`writeHead` over set
+ * headers replaces every name it is given).
+ */
+function alreadySet(res: ServerResponse): OwnHeaders {
+  const names = new Set(res.getHeaderNames())
+  names.delete('set-cookie')
+  const cookies = res.getHeader('set-cookie')
+  return { list: cookies === undefined ? [] : ['set-cookie', [cookies].flat().map(String)], names }
 }
 
 const timeoutCodes = new Set(['UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_CONNECT_TIMEOUT'])

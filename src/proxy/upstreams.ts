@@ -33,6 +33,9 @@ export function createRouteTable(apis: readonly ApiRoute[], opts: { brokerBasePa
   const entries: Entry[] = apis
     .map((route) => ({ prefix: withoutTrailingSlash(route.path), route }))
     .sort((a, b) => b.prefix.length - a.prefix.length)
+  // the config refuses this overlap (rules.ts); a route there would be unreachable, so it is not taken silently
+  const hidden = entries.find(({ prefix }) => brokerOwned(prefix))
+  if (hidden) throw new Error(`API route ${hidden.prefix} lies under the broker's base path ${base}`)
 
   return {
     match(rawTarget) {

@@ -87,6 +87,14 @@ describe('proxy forwarding', () => {
     expect(res.headers['set-cookie']).toEqual(['theme=dark; Path=/', 'lang=en; Path=/'])
   })
 
+  it('when the broker set a cookie of its own on the answer, then the upstream\'s passed cookies are added to it, not put in its place', async () => {
+    const res = await request(app.url).get('/api/cookies/set-cookie').set('x-test-broker-cookie', 'mine=1; Path=/')
+    expect(res.headers['set-cookie']).toEqual(['mine=1; Path=/', 'theme=dark; Path=/', 'lang=en; Path=/'])
+    // and with nothing to add, the broker's cookie is still there
+    const alone = await request(app.url).get('/api/up/set-cookie').set('x-test-broker-cookie', 'mine=1; Path=/')
+    expect(alone.headers['set-cookie']).toEqual(['mine=1; Path=/'])
+  })
+
   it('when the client sends X-Forwarded headers and no proxy is trusted, then they are replaced by the broker view', async () => {
     await request(app.url)
       .get('/api/up/echo')

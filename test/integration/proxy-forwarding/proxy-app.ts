@@ -45,6 +45,12 @@ export async function startProxyApp(
   app.set('trust proxy', trustProxy)
   // stands in for helmet: the broker's own security headers must survive whatever the upstream sends
   app.use((_req, res, next) => { res.setHeader('x-content-type-options', 'nosniff'); next() })
+  // a cookie of the broker's own on the answer before the proxy writes it (as express-session would set one)
+  app.use((req, res, next) => {
+    const cookie = req.headers['x-test-broker-cookie']
+    if (typeof cookie === 'string') res.setHeader('set-cookie', [cookie])
+    next()
+  })
   app.use(async (req, res, next) => {
     const match = table.match(req.originalUrl)
     if (!match) return next()

@@ -121,6 +121,11 @@ describe('API proxy through a logged-in session', () => {
     // absolute-form request targets never reach another host
     const absolute = await rawRequest(broker.origin, `GET http://evil.example/api/orders/1 HTTP/1.1\r\nHost: evil.example\r\nX-CSRF: 1\r\nCookie: ${cookie}\r\nConnection: close`)
     expect(absolute.status).toBeGreaterThanOrEqual(400)
+    // under the broker's own base path, what would climb to an API route names no route of the broker's: 404
+    for (const path of ['/bff/../api/orders/1', '/bff/%2e%2e/api/orders/1', '/bff/..%2Fapi/orders/1', '/bff/%2F..%2F..%2Fapi/orders/1']) {
+      const res = await rawRequest(broker.origin, `GET ${path} HTTP/1.1\r\nHost: x\r\nX-CSRF: 1\r\nCookie: ${cookie}\r\nConnection: close`)
+      expect(res.status, path).toBe(404)
+    }
     expect(upstream.requests).toHaveLength(0)
   })
 

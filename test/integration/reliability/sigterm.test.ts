@@ -30,10 +30,13 @@ let admin: Redis
 let port: number
 let output = ''
 
+let upstreamHits = 0
+
 async function startSlowUpstream(): Promise<{ server: Server; url: string; hit: Promise<void> }> {
   let markHit = () => {}
   const hit = new Promise<void>((resolve) => (markHit = resolve))
   const server = createServer((_req, res) => {
+    upstreamHits++
     markHit()
     setTimeout(() => res.writeHead(200, { 'content-type': 'application/json' }).end(slowBody), SLOW_MS)
   })
@@ -106,16 +109,23 @@ beforeAll(async () => {
       apis: [{ path: '/api/slow', target: slow.url, token: 'none', anonymous: true }],
     }),
   )
-  const env: NodeJS.ProcessEnv = { ...process.env, BFF_CONFIG: configPath, NODE_ENV: 'test' }
+  env = { ...process.env, BFF_CONFIG: configPath, NODE_ENV: 'test' }
   for (const name of ['REDIS_URL', 'BFF_CLIENT_SECRET', 'BFF_SESSION_SECRETS', 'BFF_TOKEN_KEYS']) delete env[name]
+  await spawnBroker()
+}, 30_000)
+
+let env: NodeJS.ProcessEnv
+
+/** The broker as production runs it (src/main.ts), its output gathered in `output`. */
+async function spawnBroker(): Promise<void> {
+  output = ''
   child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] })
   child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()))
   child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()))
-
   const probe = new Agent({ keepAlive: false })
   await until(async () => child?.exitCode === null && (await get('/healthz', probe)).status === 200, 15_000, '/healthz 200')
   await until(async () => (await childRedisClients()) >= 1, 5000, 'the child connected to Redis')
-}, 30_000)
+}
 
 afterAll(async () => {
   if (child && child.exitCode === null && child.signalCode === null) child.kill('SIGKILL')
@@ -160,5 +170,31 @@ describe('SIGTERM (invariant 11)', () => {
 
     await until(async () => (await childRedisClients()) === 0, 2000, 'the child Redis connection closed')
     expect(await childRedisClients()).toBe(0)
+  }, 20_000)
+
+  it('when a second SIGTERM arrives during the drain, then the process exits 1 at once, and the line saying so is on its stdout', async () => {
+    await spawnBroker()
+    const proc = child!
+    const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null; at: number }>((resolve) =>
+      proc.once('exit', (code, signal) => resolve({ code, signal, at: Date.now() })),
+    )
+    const agent = new Agent({ keepAlive: true })
+    const hits = upstreamHits
+    const inFlight = get('/api/slow/report', agent).catch(() => 'cut')
+    await until(async () => upstreamHits > hits, 5000, 'the upstream hit')
+    proc.kill('SIGTERM')
+    await until(async () => output.includes('"bff.stopping"'), 1000, 'the stopping log line')
+    const secondAt = Date.now()
+    proc.kill('SIGTERM')
+    const exit = await exited
+    agent.destroy()
+    expect({ code: exit.code, signal: exit.signal }).toEqual({ code: 1, signal: null })
+    // well before the request in flight would have finished
+    expect(exit.at - secondAt).toBeLessThan(SLOW_MS)
+    // logged in the turn that exits: written by the exit hook, not lost with the 10 ms window
+    const forced = output.split('\n').filter((line) => line.includes('"bff.stop_forced"'))
+    expect(forced).toHaveLength(1)
+    expect(JSON.parse(forced[0] as string)).toMatchObject({ level: 'warn', signal: 'SIGTERM' })
+    expect(await inFlight).toBe('cut')
   }, 20_000)
 })

@@ -15,15 +15,16 @@ function recording() {
   return { writes, proc, dest }
 }
 
-/** a pipe that takes at most `room` bytes per write and refuses (EAGAIN) while `full` */
+/** a pipe that takes at most `room` bytes per write and refuses (EAGAIN) while `full`; `written` decodes all it took */
 function fakePipe(room = Infinity) {
-  const pipe = { written: '', full: false, writes: 0 }
+  const chunks: Buffer[] = []
+  const pipe = { full: false, writes: 0, get written() { return Buffer.concat(chunks).toString('utf8') } }
   const write = (_fd: number, data: Buffer | string) => {
     pipe.writes++
     if (pipe.full) throw Object.assign(new Error('EAGAIN'), { code: 'EAGAIN' })
     const buffer = typeof data === 'string' ? Buffer.from(data) : data
     const n = Math.min(room, buffer.length)
-    pipe.written += buffer.subarray(0, n).toString('utf8')
+    chunks.push(Buffer.from(buffer.subarray(0, n)))
     return n
   }
   return { pipe, write }
@@ -31,10 +32,13 @@ function fakePipe(room = Infinity) {
 
 describe('fdSink: synchronous, ordered writes to stdout', () => {
   it('when the pipe takes only part of a write, then the rest follows at once, byte for byte (UTF-8 split anywhere)', () => {
-    const { pipe, write } = fakePipe(7)
-    const sink = fdSink(1, write)
-    sink.write('{"sub":"ålice"}\n{"n":2}\n')
-    expect(pipe.written).toBe('{"sub":"ålice"}\n{"n":2}\n')
+    // 2-, 3- and 4-byte characters: some room size splits each of them between two writes
+    const text = '{"sub":"ålice","city":"東京","mood":"🙂"}\n{"n":2}\n'
+    for (let room = 1; room <= 24; room++) {
+      const { pipe, write } = fakePipe(room)
+      fdSink(1, write).write(text)
+      expect(pipe.written, `room ${room}`).toBe(text)
+    }
   })
 
   it('when the pipe is full, then the write returns at once, later lines queue behind, and all go out in order once it drains', async () => {

@@ -294,4 +294,11 @@ describe('a proxied answer\'s head, written at once', () => {
     // the broker's list is copied, never grown
     expect(own.list).toHaveLength(4)
   })
+
+  it('when the broker\'s own headers hold a cookie and the upstream passes cookies, then they share one Set-Cookie entry, the broker\'s first', () => {
+    const mine = { list: ['set-cookie', ['mine=1'], 'X-Frame-Options', 'DENY'], names: new Set(['x-frame-options']) }
+    const upstream = { 'set-cookie': ['up=1', 'up2=2'] }
+    const head = answerHead(upstream, filterResponseHeaders(upstream, true, { reserved: [] }), policy, mine)
+    expect(pairs(head).filter(([name]) => name === 'set-cookie')).toEqual([['set-cookie', ['mine=1', 'up=1', 'up2=2']]])
+  })
 })
