@@ -213,11 +213,6 @@ class ClientGone extends EventEmitter {
 }
 
 /**
- * The headers already set on `res` (the security middleware's, a dev server page's CSP), taken off it to go first in
- * the answer's head: they win over the upstream's, except Set-Cookie, where the upstream's kept cookies are added to
- * the broker's.
- */
-/**
  * The headers already set on `res` (an express route's: the security middleware's, a dev server page's CSP). They
  * stay where they are and win over the upstream's of the same name; only Set-Cookie goes into the head's list, so
  * that the one Set-Cookie entry holds the broker's cookies and then the upstream's kept ones (`writeHead` over set
