@@ -1,5 +1,6 @@
 import type { KeyValueStore } from '../session/store.js'
-import { sha256b64url, type DpopReplayCheck } from './dpop.js'
+import type { DpopReplayCheck } from './dpop.js'
+import { sha256b64url } from '../sha256.js'
 import { redisKeys, type RedisKeys } from '../session/keys.js'
 
 /**

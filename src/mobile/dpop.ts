@@ -89,7 +89,6 @@ export interface DpopVerifier {
   readonly replayTtlMs: number
 }
 
-export { sha256b64url }
 
 /** RFC 7638 SHA-256 thumbprint, the `jkt` of RFC 9449 §6. */
 export const jwkThumbprint = (jwk: JWK): Promise<string> => calculateJwkThumbprint(jwk, 'sha256')

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto'
-import { sha256b64url } from './dpop.js'
+import { sha256b64url } from '../sha256.js'
 
 /**
  * A mobile session handle: an opaque, revocable broker credential (never a provider token). The `bffm_` prefix lets

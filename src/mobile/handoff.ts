@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto'
 import type { KeyRing } from '../session/keyring.js'
 import type { KeyValueStore } from '../session/store.js'
-import { sha256b64url } from './dpop.js'
+import { sha256b64url } from '../sha256.js'
 import { redisKeys } from '../session/keys.js'
 
 /** What a handoff code is bound to (RFC 6749 §4.1.3, RFC 7636 §4.6, RFC 9449 §10). */

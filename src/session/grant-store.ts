@@ -2,6 +2,7 @@ import type { TokenSet } from '../oauth/provider.js'
 import type { KeyRing } from './keyring.js'
 import type { KeyValueStore } from './store.js'
 import { redisKeys } from './keys.js'
+import { parseMemo } from './parse-memo.js'
 
 /** A per-API token derived from the grant (RFC 8707 resource / narrower scopes), cached with it. */
 export interface ApiToken {
@@ -41,8 +42,6 @@ export interface GrantStore {
   delete(id: string): Promise<void>
 }
 
-const maxOpened = 10_000
-
 /**
  * What a grant record keeps: the tokens, not what was read from them at login. The ID token's claims are in the ID
  * token itself and the user's claims in the session; `extra` served the subject lookup at login (README "Memory per
@@ -58,18 +57,11 @@ export function createGrantStore(deps: { store: KeyValueStore; keyRing: KeyRing;
   // The hot path reads the same sealed record on every API call: the grant last opened per id is kept, parsed and
   // frozen, and reused while Redis returns the very same ciphertext (any write changes it: fresh data key and IV).
   // Frozen, because every caller shares it: new versions are built by copying, never by mutation. Bounded.
-  const opened = new Map<string, { sealed: string; grant: Grant }>()
-  const open = (id: string, sealed: string): Grant => {
-    const hit = opened.get(id)
-    if (hit?.sealed === sealed) return hit.grant
-    const grant = deepFreeze(JSON.parse(deps.keyRing.open(sealed, `grant:${id}`)) as Grant)
-    if (opened.size >= maxOpened) opened.clear()
-    opened.set(id, { sealed, grant })
-    return grant
-  }
+  const opened = parseMemo((sealed, id) => JSON.parse(deps.keyRing.open(sealed, `grant:${id}`)) as Grant)
+  const open = (id: string, sealed: string): Grant => opened.of(id, sealed)
   const openRecord = (id: string, sealed: string | undefined): Grant | undefined => {
     if (!sealed) {
-      opened.delete(id)
+      opened.forget(id)
       return undefined
     }
     try {
@@ -93,16 +85,8 @@ export function createGrantStore(deps: { store: KeyValueStore; keyRing: KeyRing;
       return sealed !== undefined && (await deps.store.expireIfEquals(key(id), sealed, ttlMs))
     },
     async delete(id) {
-      opened.delete(id)
+      opened.forget(id)
       await deps.store.delReplicated(key(id))
     },
   }
-}
-
-function deepFreeze<T>(value: T): T {
-  if (value && typeof value === 'object' && !Object.isFrozen(value)) {
-    Object.freeze(value)
-    for (const child of Object.values(value)) deepFreeze(child)
-  }
-  return value
 }

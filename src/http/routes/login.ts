@@ -30,7 +30,6 @@ export interface LoginRouteDeps {
 }
 
 const random = () => randomBytes(32).toString('base64url')
-export const sha256 = sha256b64url
 
 /** The per-address window of /bff/login and of the callback, from `session.loginRateLimitPerMinute`. */
 export const loginLimits = (perMinute: number) => ({
@@ -81,7 +80,7 @@ export async function beginLogin(
   const url = await deps.provider.authorizationUrl({
     state,
     nonce,
-    codeChallenge: sha256(codeVerifier),
+    codeChallenge: sha256b64url(codeVerifier),
     redirectUri: deps.redirectUri,
     offline: login.offline,
   })
